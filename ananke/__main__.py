@@ -1,0 +1,5 @@
+import sys
+
+from ananke.cli import main
+
+sys.exit(main())

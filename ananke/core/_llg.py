@@ -1,0 +1,113 @@
+"""The llguidance boundary: validation, byte-level matching, limits and error translation."""
+
+from __future__ import annotations
+
+import re
+import threading
+from functools import lru_cache
+from typing import Any
+
+import llguidance as llg
+
+from ananke.errors import ConstraintLimitError, Diagnostic, caret_snippet
+
+__all__ = [
+    "DEFAULT_LIMITS",
+    "byte_tokenizer",
+    "grammar_diagnostic",
+    "lark_accepts",
+    "make_limits",
+    "validate_lark",
+]
+
+# Tighter than llguidance's defaults so that one request can't stall a worker for long.
+DEFAULT_LIMITS = {
+    "max_items_in_row": 2000,
+    "initial_lexer_fuel": 1_000_000,
+    "step_lexer_fuel": 200_000,
+    "step_max_items": 50_000,
+    "max_lexer_states": 250_000,
+    "max_grammar_size": 500_000,
+}
+
+_POSITION = re.compile(r"(?:at )?(\d+)\((\d+)\):\s*")
+_LIMIT_WORDS = ("too complex", "limit", "fuel", "too large", "too many")
+
+
+def make_limits(**overrides: int) -> llg.LLParserLimits:
+    return llg.LLParserLimits(**{**DEFAULT_LIMITS, **overrides}, verbose_errors=False)
+
+
+class _ByteVocabulary:
+    """A 257-token vocabulary: one token per byte plus EOS, for tokenizer-independent matching."""
+
+    eos_token_id = 256
+    bos_token_id = None
+    tokens = [bytes([i]) for i in range(256)] + [b"<eos>"]
+    special_token_ids = [256]
+
+    def __call__(self, text: str | bytes) -> list[int]:
+        return list(text.encode() if isinstance(text, str) else text)
+
+
+@lru_cache(maxsize=1)
+def byte_tokenizer() -> llg.LLTokenizer:
+    return llg.LLTokenizer(llg.TokenizerWrapper(_ByteVocabulary()))
+
+
+def grammar_diagnostic(message: str, *, source: str | None = None, pointer: str = "",
+                       line_offset: int = 0) -> Diagnostic:
+    """Translate an llguidance error message, locating ``line(column)`` in ``source``."""
+    first = message.strip().splitlines()[0] if message.strip() else message
+    match = _POSITION.match(first)
+    if not match:
+        return Diagnostic(first, pointer=pointer)
+    line = int(match.group(1)) - line_offset
+    column = int(match.group(2)) + 1  # llguidance columns are 0-based
+    text = first[match.end():]
+    snippet = caret_snippet(source, line, column) if source is not None and line >= 1 else None
+    return Diagnostic(text, pointer=pointer, line=line if line >= 1 else None,
+                      column=column if line >= 1 else None, snippet=snippet)
+
+
+def validate_lark(text: str, *, tokenizer: llg.LLTokenizer | None = None, pointer: str = "",
+                  source: str | None = None) -> tuple[Diagnostic | None, list[str]]:
+    """Validate a Lark grammar with llguidance; return (error or None, warnings)."""
+    grammar = llg.grammar_from("lark", text)
+    is_error, messages = llg.LLMatcher.validate_grammar_with_warnings(grammar, tokenizer, limits=make_limits())
+    if is_error:
+        diag = grammar_diagnostic(messages[0], source=source if source is not None else text, pointer=pointer)
+        if any(word in messages[0].lower() for word in _LIMIT_WORDS):
+            raise ConstraintLimitError(diag)
+        return diag, []
+    return None, list(messages)
+
+
+_matcher_lock = threading.Lock()
+
+
+@lru_cache(maxsize=256)
+def _byte_matcher(text: str) -> llg.LLMatcher:
+    return llg.LLMatcher(byte_tokenizer(), llg.grammar_from("lark", text), log_level=0, limits=make_limits())
+
+
+def lark_accepts(grammar_text: str, text: str) -> tuple[bool, str]:
+    """Does the grammar derive exactly ``text``? Byte level, tokenizer-independent."""
+    with _matcher_lock:
+        matcher = _byte_matcher(grammar_text).deep_copy()
+    if matcher.is_error():
+        return False, matcher.get_error()
+    ok = matcher.consume_tokens(list(text.encode("utf-8")))
+    if not ok:
+        return False, _short_error(matcher.get_error())
+    if not matcher.is_accepting():
+        return False, "text is an incomplete prefix of the language"
+    return True, ""
+
+
+def _short_error(message: str) -> str:
+    return message.split("\n<state>")[0].strip()
+
+
+def describe_value(value: Any) -> str:
+    return type(value).__name__

@@ -1,0 +1,265 @@
+"""``grammar``: the start rule derives the text.
+
+Sources: ``lark`` (llguidance's Lark dialect), ``gbnf`` (llama.cpp), ``builtin`` (languages in
+``ananke.grammars``) or Braid's ``rules`` + ``start_symbol`` with UPPERCASE token names mapped
+through a built-in table that ``terminals`` may override or extend. Every grammar's names are
+prefixed so that several grammars compose without collisions.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import lru_cache
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from ananke.core._ir import KindInfo, NodeModel
+from ananke.core._lark_text import defined_names, escape_lark_string, rename_names
+from ananke.core._llg import lark_accepts, validate_lark
+from ananke.core._lowering import Fragment, Lowered, LoweringContext
+from ananke.core.hookspecs import hookimpl
+from ananke.errors import Diagnostic, ConstraintError
+
+__all__ = ["BRAID_TOKENS", "BraidRule", "GrammarNode"]
+
+MAX_GRAMMAR_CHARS = 1_000_000
+_WS = "/[ \\t\\r\\n]+/"
+
+# Braid's token names → Lark terminal bodies (whitespace is allowed between tokens).
+BRAID_TOKENS: dict[str, str] = {
+    **{kw: escape_lark_string(kw.lower()) for kw in (
+        "FUNCTION", "ASYNC", "RETURN", "IF", "ELSE", "FOR", "WHILE", "SWITCH", "CASE", "TRY", "CATCH", "CLASS")},
+    **{kw: escape_lark_string(kw) + "i" for kw in ("SELECT", "INSERT", "UPDATE", "DELETE", "DROP", "UNION")},
+    "LBRACE": '"{"', "RBRACE": '"}"', "LPAREN": '"("', "RPAREN": '")"', "SEMICOLON": '";"', "COMMA": '","',
+    "COLON": '":"', "ARROW": '"=>" | "->"', "EQUALS": '"="', "PLUS": '"+"', "MINUS": '"-"', "STAR": '"*"',
+    "SLASH": '"/"',
+    "IDENTIFIER": r"/[A-Za-z_$][A-Za-z0-9_$]*/",
+    "NUMBER": r"/-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/",
+    "STRING": r'/"([^"\\\n]|\\.)*"' + r"|'([^'\\\n]|\\.)*'/",
+    "BOOLEAN": '"true" | "false"',
+    "UUID": r"/[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}/",
+    "URL": r"/https?:\/\/[A-Za-z0-9\-._~:\/?#\[\]@!$&'()*+,;=%]+/",
+}
+
+
+class BraidRule(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    lhs: str = Field(min_length=1)
+    rhs: list[str] = Field(default_factory=list)
+
+
+class GrammarNode(NodeModel):
+    kind: Literal["grammar"] = "grammar"
+    lark: str | None = None
+    gbnf: str | None = None
+    builtin: str | None = None
+    rules: list[BraidRule] | None = None
+    start_symbol: str | None = None
+    terminals: dict[str, str] | None = None
+    start: str | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one_source(self):
+        sources = [name for name in ("lark", "gbnf", "builtin", "rules") if getattr(self, name) is not None]
+        if len(sources) != 1:
+            raise ValueError(f"exactly one of lark, gbnf, builtin, rules is required (got {sources or 'none'})")
+        if self.rules is not None and not self.start_symbol:
+            raise ValueError("rules need start_symbol")
+        if self.rules is None and (self.start_symbol or self.terminals):
+            raise ValueError("start_symbol and terminals only apply to rules")
+        text = self.lark or self.gbnf or ""
+        if len(text) > MAX_GRAMMAR_CHARS:
+            raise ValueError(f"grammar text is {len(text)} characters; the limit is {MAX_GRAMMAR_CHARS}")
+        return self
+
+
+@hookimpl
+def ananke_constraint_kinds():
+    return [KindInfo(name="grammar", model=GrammarNode,
+                     description="Lark / GBNF / builtin language grammar / Braid rules")]
+
+
+# -- lowering ------------------------------------------------------------------------------
+def _prefixed(prefix: str, name: str) -> str:
+    return f"{prefix.upper()}__{name}" if name.lstrip("_")[:1].isupper() else f"{prefix}__{name}"
+
+
+def _embed(text: str, entry: str, ctx: LoweringContext) -> Fragment:
+    prefix = ctx.fresh_name("g")
+    mapping = {name: _prefixed(prefix, name) for name in defined_names(text)}
+    return Fragment(mapping[entry], (rename_names(text, mapping).strip(),))
+
+
+def _check_entry(text: str, entry: str, ctx: LoweringContext, suffix: str) -> None:
+    names = defined_names(text)
+    if entry not in names:
+        rules = tuple(n for n in names if not n.lstrip("_")[:1].isupper())
+        ctx.error(f"start rule {entry!r} is not defined", suffix="/start" if entry != "start" else suffix,
+                  allowed=rules)
+
+
+def _validate_user_lark(text: str, entry: str, ctx: LoweringContext, suffix: str) -> None:
+    probe = text if entry == "start" else f"{text}\nstart: {entry}\n"
+    if "start" in defined_names(text) and entry != "start":
+        probe = text
+    error, _ = validate_lark(probe, pointer=ctx.pointer + suffix, source=text)
+    if error is not None:
+        raise ConstraintError(error)
+
+
+def _lower_lark(text: str, entry: str, ctx: LoweringContext, suffix: str) -> Lowered:
+    _check_entry(text, entry, ctx, suffix)
+    _validate_user_lark(text, entry, ctx, suffix)
+    return Lowered([_embed(text, entry, ctx)])
+
+
+def gbnf_to_lark(text: str) -> str:
+    from llguidance.gbnf_to_lark import any_to_lark
+
+    return any_to_lark(text)
+
+
+def _lower_gbnf(node: GrammarNode, ctx: LoweringContext) -> Lowered:
+    try:
+        text = gbnf_to_lark(node.gbnf)
+    except Exception as exc:  # the converter raises assorted errors for bad GBNF
+        ctx.error(f"invalid GBNF: {exc}", suffix="/gbnf")
+    entry = node.start or ("root" if "root" in defined_names(text) else "start")
+    return _lower_lark(text, entry, ctx, "/gbnf")
+
+
+def _lower_builtin(node: GrammarNode, ctx: LoweringContext) -> Lowered:
+    from ananke import grammars
+
+    if node.builtin not in grammars.BUILTIN_LANGUAGES:
+        ctx.error(f"unknown builtin grammar {node.builtin!r}", suffix="/builtin", allowed=tuple(grammars.BUILTIN_LANGUAGES))
+    entry = node.start or "start"
+    entries = grammars.entry_rules(node.builtin)
+    if entry not in entries:
+        ctx.error(f"{node.builtin} has no entry rule {entry!r}", suffix="/start", allowed=tuple(entries))
+    return Lowered([_embed(grammars.grammar_text(node.builtin), entry, ctx)])
+
+
+def braid_to_lark(node: GrammarNode, pointer: str = "") -> tuple[str, str]:
+    """Braid's rule list as a standalone Lark grammar; returns (text, entry rule name)."""
+    nonterminals: dict[str, str] = {}
+    for rule in node.rules or []:
+        nonterminals.setdefault(rule.lhs, "r_" + re.sub(r"[^a-z0-9_]", "_", rule.lhs.lower()) + f"_{len(nonterminals)}")
+    table = {**BRAID_TOKENS, **{name: _terminal_body(body) for name, body in (node.terminals or {}).items()}}
+    used: dict[str, str] = {}
+    bodies: dict[str, list[str]] = {}
+    problems = []
+    for i, rule in enumerate(node.rules or []):
+        symbols = []
+        for j, symbol in enumerate(rule.rhs):
+            resolved = _braid_symbol(symbol, nonterminals, table, used)
+            if resolved is None:
+                problems.append(Diagnostic(f"undefined symbol {symbol!r}", pointer=f"{pointer}/rules/{i}/rhs/{j}"))
+            else:
+                symbols.append(resolved)
+        bodies.setdefault(nonterminals[rule.lhs], []).append(" ".join(symbols) if symbols else '""')
+    if node.start_symbol not in nonterminals:
+        problems.append(Diagnostic(f"start_symbol {node.start_symbol!r} is not the lhs of any rule",
+                                   pointer=f"{pointer}/start_symbol", allowed=tuple(nonterminals)))
+    if problems:
+        raise ConstraintError(problems)
+    lines = [f"{name}: {' | '.join(alternatives)}" for name, alternatives in bodies.items()]
+    lines += [f"{terminal}: {table[name]}" for name, terminal in used.items()]
+    lines.append(f"%ignore {_WS}")
+    return "\n".join(lines) + "\n", nonterminals[node.start_symbol]
+
+
+def _terminal_body(body: str) -> str:
+    if len(body) >= 2 and body.startswith("/") and body.endswith("/"):
+        return body
+    return escape_lark_string(body)
+
+
+def _braid_symbol(symbol: str, nonterminals: dict[str, str], table: dict[str, str], used: dict[str, str]) -> str | None:
+    if symbol in nonterminals:
+        return nonterminals[symbol]
+    if len(symbol) >= 2 and symbol[0] == symbol[-1] and symbol[0] in "'\"":
+        return escape_lark_string(symbol[1:-1])
+    if symbol in table:
+        used.setdefault(symbol, "T_" + re.sub(r"[^A-Z0-9_]", "_", symbol.upper()))
+        return used[symbol]
+    return None
+
+
+def _lower_rules(node: GrammarNode, ctx: LoweringContext) -> Lowered:
+    text, entry = braid_to_lark(node, ctx.pointer)
+    error, _ = validate_lark(text if entry == "start" else f"start: {entry}\n{text}", pointer=ctx.pointer)
+    if error is not None:
+        ctx.error(f"Braid rules do not form a valid grammar: {error.message}")
+    return Lowered([_embed(text, entry, ctx)])
+
+
+@hookimpl
+def ananke_lower_node(node, ctx):
+    if not isinstance(node, GrammarNode):
+        return None
+    if node.lark is not None:
+        return _lower_lark(node.lark, node.start or "start", ctx, "/lark")
+    if node.gbnf is not None:
+        return _lower_gbnf(node, ctx)
+    if node.builtin is not None:
+        return _lower_builtin(node, ctx)
+    return _lower_rules(node, ctx)
+
+
+# -- verification ---------------------------------------------------------------------------
+@lru_cache(maxsize=64)
+def _lark_parser(text: str, start: str) -> Any:
+    """An Earley parser from the `lark` package, or None where the text is llguidance-only."""
+    import lark
+
+    try:
+        return lark.Lark(text, start=start, parser="earley", lexer="dynamic")
+    except Exception:
+        return None
+
+
+def _source_of(node: GrammarNode) -> tuple[str, str]:
+    if node.lark is not None:
+        return node.lark, node.start or "start"
+    if node.gbnf is not None:
+        text = gbnf_to_lark(node.gbnf)
+        return text, node.start or ("root" if "root" in defined_names(text) else "start")
+    if node.builtin is not None:
+        from ananke import grammars
+
+        return grammars.grammar_text(node.builtin), node.start or "start"
+    return braid_to_lark(node)
+
+
+def _verify_with_lark(text: str, entry: str, output: str) -> list[str] | None:
+    parser = _lark_parser(text, entry)
+    if parser is None:
+        return None
+    try:
+        parser.parse(output)
+    except Exception as exc:
+        return [f"grammar does not derive the text: {str(exc).splitlines()[0]}"]
+    return []
+
+
+@hookimpl
+def ananke_verify_node(node, text, ctx):
+    if not isinstance(node, GrammarNode):
+        return None
+    if node.builtin is not None:
+        from ananke import grammars
+
+        native = grammars.verify_with_native_parser(node.builtin, node.start or "start", text)
+        if native is not None:
+            return [] if native else [f"{node.builtin}'s own parser rejects the text"]
+    source, entry = _source_of(node)
+    problems = _verify_with_lark(source, entry, text)
+    if problems is not None:
+        return problems
+    # llguidance-only syntax: no independent parser exists, so match the grammar byte by byte.
+    grammar = source if entry == "start" else f"start: {entry}\n{source}"
+    ok, why = lark_accepts(grammar, text)
+    return [] if ok else [why]
