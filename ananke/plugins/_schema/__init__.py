@@ -1,0 +1,74 @@
+"""JSON Schema preparation for the ``json_schema`` plugin: exact rewriting, strictness, verification.
+
+``prepare_schema`` turns a user's schema into one llguidance compiles *exactly* (the same set of
+instances): references are bundled, legacy draft forms normalized, and keywords llguidance lacks
+(``not``, ``oneOf``, ``if``/``then``/``else``, ``dependentRequired``/``dependentSchemas``,
+``uniqueItems``, ``contains``, ``propertyNames``, several formats) rewritten where an exact form
+exists. What cannot be made exact raises :class:`SchemaUnsupported` in strict mode (the default); in
+lenient mode it is dropped or weakened with a warning naming its JSON Pointer, ``exact`` is False,
+and outputs must be checked with :func:`verify_instance`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from ._check import enforce
+from ._errors import SchemaUnsupported
+from ._refs import bundle
+from ._rewrite import rewrite
+from ._verify import verify_instance
+
+__all__ = ["prepare_schema", "SchemaUnsupported", "PreparedSchema", "verify_instance"]
+
+
+@dataclass
+class PreparedSchema:
+    schema: Any
+    warnings: list[str] = field(default_factory=list)
+    exact: bool = True
+
+
+def _bundle(schema: dict, remotes, strict: bool, warnings: list[str]):
+    """Bundle references; lenient mode replaces unresolvable ones with ``true`` (and warns)."""
+    for _ in range(100):
+        try:
+            return bundle(schema, remotes)
+        except SchemaUnsupported as exc:
+            if strict or not exc.pointer.endswith(("/$ref", "/$dynamicRef")):
+                raise
+            warnings.append(f"{exc.pointer}: {exc.message}; not enforced, output is verified")
+            schema = _drop_at(schema, exc.pointer)
+    raise SchemaUnsupported("", "too many unresolvable references", "$ref")
+
+
+def _drop_at(schema: dict, pointer: str) -> dict:
+    parts = [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]]
+    import copy
+    out = copy.deepcopy(schema)
+    node = out
+    for key in parts[:-1]:
+        node = node[int(key)] if isinstance(node, list) else node[key]
+    node.pop(parts[-1], None)
+    return out
+
+
+def prepare_schema(schema: dict | bool, *, strict: bool = True,
+                   remotes: Mapping[str, Any] | None = None) -> PreparedSchema:
+    """Rewrite ``schema`` into a form llguidance enforces exactly; see the module docstring.
+
+    ``remotes`` maps absolute URIs to schema documents that ``$ref`` may point to (nothing is fetched).
+    """
+    if isinstance(schema, bool):
+        return PreparedSchema(schema, [], True)
+    if not isinstance(schema, dict):
+        raise SchemaUnsupported("", "a JSON Schema must be an object or a boolean", None)
+    warnings: list[str] = []
+    bundled, origin = _bundle(schema, remotes, strict, warnings)
+    rewritten, more = rewrite(bundled, origin, strict)
+    warnings += more
+    final, more = enforce(rewritten, origin, strict)
+    warnings += more
+    warnings = list(dict.fromkeys(warnings))
+    return PreparedSchema(final, [] if strict else warnings, not warnings)
