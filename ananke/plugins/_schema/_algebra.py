@@ -203,8 +203,14 @@ def _prop(node: dict, key: str, ctx: Ctx) -> Any:
     props = node.get("properties")
     if isinstance(props, dict) and key in props:
         return ctx.deref(props[key]) if isinstance(props[key], dict) else props[key]
-    if node.get("patternProperties"):
-        return None
+    patterns = node.get("patternProperties")
+    if patterns:
+        import re
+        try:
+            if any(re.search(p, key) for p in patterns):
+                return None
+        except (re.error, TypeError):
+            return None
     return node.get("additionalProperties", True)
 
 
@@ -250,8 +256,8 @@ def _on_atom(atom: str, a: dict, b: dict, ctx: Ctx, depth: int) -> bool:
     return False
 
 
-def disjoint(a: Any, b: Any, ctx: Ctx, depth: int = 0) -> bool:
-    """True only if no JSON value is valid under both ``a`` and ``b``."""
+def disjoint(a: Any, b: Any, ctx: Ctx, depth: int = 0, within: frozenset = ATOMS) -> bool:
+    """True only if no JSON value whose type is in ``within`` is valid under both ``a`` and ``b``."""
     if depth > _DEPTH:
         return False
     try:
@@ -262,7 +268,7 @@ def disjoint(a: Any, b: Any, ctx: Ctx, depth: int = 0) -> bool:
         return True
     if not isinstance(a, dict) or not isinstance(b, dict):
         return False
-    shared = types_of(a, ctx) & types_of(b, ctx)
+    shared = types_of(a, ctx) & types_of(b, ctx) & within
     if not shared:
         return True
     for x, y in ((a, b), (b, a)):
@@ -284,9 +290,10 @@ def disjoint(a: Any, b: Any, ctx: Ctx, depth: int = 0) -> bool:
 
 # ---------------------------------------------------------------- negation
 
-def _not_values(values: list) -> Any:
+def _not_values(values: list, within: frozenset = ATOMS) -> Any:
     atoms = {atom_of(v) for v in values}
-    if atoms & {"object", "array"}:
+    values = [v for v in values if atom_of(v) in within or atom_of(v) in ("int", "frac") and within & {"int", "frac"}]
+    if {atom_of(v) for v in values} & {"object", "array"}:
         raise CannotNegate("negated const/enum over objects or arrays")
     parts = []
     free = set(ATOMS - atoms - {"int", "frac"})
@@ -325,14 +332,17 @@ _BOUND_NEGATIONS = {"minimum": "exclusiveMaximum", "maximum": "exclusiveMinimum"
                     "exclusiveMinimum": "maximum", "exclusiveMaximum": "minimum"}
 
 
-def _negate_keyword(key: str, value: Any, node: dict, ctx: Ctx, depth: int) -> Any:
+def _negate_keyword(key: str, value: Any, node: dict, ctx: Ctx, depth: int, within: frozenset) -> Any:
     if key == "type":
         names = [value] if isinstance(value, str) else value
-        return type_schema(ATOMS - set().union(*(_OF_TYPE.get(n, set()) for n in names)))
+        atoms = ATOMS - set().union(*(_OF_TYPE.get(n, set()) for n in names))
+        if "frac" in atoms and "int" not in atoms and "frac" not in within:
+            atoms -= {"frac"}  # the context already rejects numbers
+        return type_schema(atoms)
     if key == "const":
-        return _not_values([value])
+        return _not_values([value], within)
     if key == "enum":
-        return _not_values(list(value))
+        return _not_values(list(value), within)
     if key == "required":
         return any_of([{"type": "object", "properties": {k: False}} for k in value])
     if key in _SCALAR_NEGATIONS:
@@ -351,17 +361,17 @@ def _negate_keyword(key: str, value: Any, node: dict, ctx: Ctx, depth: int) -> A
     if key == "items" and not node.get("prefixItems"):
         raise CannotNegate("items")
     if key == "anyOf":
-        return all_of([negate(s, ctx, depth + 1) for s in value])
+        return all_of([negate(s, ctx, depth + 1, within) for s in value])
     if key == "allOf":
-        return any_of([negate(s, ctx, depth + 1) for s in value])
+        return any_of([negate(s, ctx, depth + 1, within) for s in value])
     if key == "oneOf":
-        if all(disjoint(x, y, ctx) for i, x in enumerate(value) for y in value[i + 1:]):
-            return all_of([negate(s, ctx, depth + 1) for s in value])
+        if all(disjoint(x, y, ctx, within=within) for i, x in enumerate(value) for y in value[i + 1:]):
+            return all_of([negate(s, ctx, depth + 1, within) for s in value])
         raise CannotNegate("oneOf with overlapping branches")
     if key == "not":
         return value
     if key == "$ref":
-        return negate(ctx.target(value), ctx, depth + 1)
+        return negate(ctx.target(value), ctx, depth + 1, within)
     if key == "pattern":
         return {"type": "string", "pattern": literal_complement(_pattern_literals(value))}
     raise CannotNegate(key)
@@ -381,8 +391,12 @@ _GROUPED = {"additionalProperties", "patternProperties", "prefixItems", "then", 
             "minContains", "maxContains", "unevaluatedProperties", "unevaluatedItems"}
 
 
-def negate(node: Any, ctx: Ctx, depth: int = 0) -> Any:
-    """A schema accepting exactly the instances ``node`` rejects (raises CannotNegate)."""
+def negate(node: Any, ctx: Ctx, depth: int = 0, within: frozenset = ATOMS) -> Any:
+    """A schema accepting exactly the instances ``node`` rejects (raises CannotNegate).
+
+    With ``within``, exact only for instances whose type is in ``within`` (the caller's context rejects
+    every other type).
+    """
     if depth > _DEPTH:
         raise CannotNegate("too deep")
     if node is True:
@@ -410,5 +424,5 @@ def negate(node: Any, ctx: Ctx, depth: int = 0) -> Any:
             raise CannotNegate("format")
         if key not in ASSERTIONS:
             continue  # unknown keywords are annotations
-        parts.append(_negate_keyword(key, value, node, ctx, depth))
+        parts.append(_negate_keyword(key, value, node, ctx, depth, within))
     return any_of(parts)

@@ -9,10 +9,10 @@
 
 from __future__ import annotations
 
-from ._algebra import CannotNegate, Ctx, all_of, any_of, disjoint, negate
+from ._algebra import CannotNegate, Ctx, all_of, any_of, disjoint, negate, types_of
 from ._errors import SchemaUnsupported
 
-__all__ = ["rewrite_not", "rewrite_one_of", "rewrite_if", "conjoin"]
+__all__ = ["rewrite_not", "rewrite_one_of", "rewrite_if", "conjoin", "collapse_double_not"]
 
 
 def conjoin(node: dict, extra) -> dict:
@@ -24,13 +24,24 @@ def conjoin(node: dict, extra) -> dict:
     return out
 
 
+def collapse_double_not(node: dict) -> dict:
+    """``not: {not: S}`` → ``allOf: [S]`` (applied before the children are rewritten)."""
+    inner = node.get("not")
+    while isinstance(inner, dict) and set(inner) == {"not"}:
+        out = dict(node)
+        del out["not"]
+        node = conjoin(out, inner["not"])
+        inner = node.get("not")
+    return node
+
+
 def rewrite_not(node: dict, ctx: Ctx, ptr: str) -> dict:
     if "not" not in node:
         return node
     out = dict(node)
     sub = out.pop("not")
     try:
-        return conjoin(out, negate(sub, ctx))
+        return conjoin(out, negate(sub, ctx, within=types_of(out, ctx)))
     except CannotNegate as exc:
         raise SchemaUnsupported(ptr + "/not", f"`not` has no exact enforceable form here ({exc})", "not") from None
 
@@ -41,14 +52,15 @@ def rewrite_one_of(node: dict, ctx: Ctx, ptr: str) -> dict:
         return node
     out = dict(node)
     del out["oneOf"]
+    within = types_of(out, ctx)  # overlaps on types the rest of the node rejects do not matter
     alts = []
     for i, b in enumerate(branches):
         parts = [b]
         for j, other in enumerate(branches):
-            if j == i or disjoint(b, other, ctx):
+            if j == i or disjoint(b, other, ctx, within=within):
                 continue
             try:
-                parts.append(negate(other, ctx))
+                parts.append(negate(other, ctx, within=within))
             except CannotNegate as exc:
                 raise SchemaUnsupported(
                     f"{ptr}/oneOf/{j}", f"`oneOf` branches {i} and {j} may overlap and branch {j} cannot be "

@@ -124,7 +124,8 @@ class _Bundler:
         spec = spec_of(self.root)
         registry = referencing.Registry()
         for uri, doc in self.remotes.items():
-            registry = registry.with_resource(uri, spec_of(doc, spec).create_resource(doc))
+            doc_spec = spec_of(doc, spec) if isinstance(doc, dict) else _DEFAULT
+            registry = registry.with_resource(uri, doc_spec.create_resource(doc))
         resource = spec.create_resource(self.root)
         base = resource.id() or ""
         registry = registry.with_resource(base, resource).crawl()

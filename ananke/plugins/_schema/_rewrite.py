@@ -9,7 +9,7 @@ from ._arrays import rewrite_contains, rewrite_unique
 from ._dependent import rewrite_dependent
 from ._errors import SchemaUnsupported
 from ._formats import rewrite_format
-from ._logic import rewrite_if, rewrite_not, rewrite_one_of
+from ._logic import collapse_double_not, rewrite_if, rewrite_not, rewrite_one_of
 from ._names import rewrite_property_names
 from ._walk import map_children
 
@@ -67,6 +67,7 @@ class _Rewriter:
     def node(self, node: Any, ptr: str, negative: bool = False) -> Any:
         if not isinstance(node, dict):
             return node
+        node = collapse_double_not(node)
         dropped: list[str] = []
 
         def child(sub: Any, p: str) -> Any:

@@ -1,0 +1,97 @@
+"""prepare_schema / verify_instance behaviour: strictness, pointers, lenient warnings, references."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ananke.plugins._schema import PreparedSchema, SchemaUnsupported, prepare_schema, verify_instance
+from ananke.plugins._schema._check import engine_error
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def test_supported_schema_passes_through_and_compiles():
+    p = prepare_schema({"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]})
+    assert isinstance(p, PreparedSchema) and p.exact and p.warnings == []
+    assert engine_error(p.schema) is None
+
+
+def test_strict_error_names_pointer_and_keyword():
+    schema = {"type": "object", "properties": {"a": {"type": "string", "not": {"pattern": "^x.*y"}}}}
+    with pytest.raises(SchemaUnsupported) as info:
+        prepare_schema(schema)
+    assert info.value.pointer == "/properties/a/not" and info.value.keyword == "not"
+
+
+def test_unknown_format_is_an_error_in_strict_mode_and_a_warning_in_lenient():
+    schema = {"type": "object", "properties": {"c": {"type": "string", "format": "color"}}}
+    with pytest.raises(SchemaUnsupported) as info:
+        prepare_schema(schema)
+    assert info.value.pointer == "/properties/c/format"
+    lenient = prepare_schema(schema, strict=False)
+    assert not lenient.exact and any("/properties/c/format" in w for w in lenient.warnings)
+    assert engine_error(lenient.schema) is None
+
+
+def test_format_on_non_strings_is_vacuous():
+    p = prepare_schema({"type": "integer", "format": "int32"})
+    assert p.exact and "format" not in p.schema
+
+
+def test_lenient_never_weakens_inside_not():
+    p = prepare_schema({"type": "string", "not": {"format": "x-custom"}}, strict=False)
+    assert not p.exact
+    assert p.schema != False  # noqa: E712 - dropping inside `not` would have made it unsatisfiable
+
+
+def test_definitions_id_and_relative_refs_are_bundled():
+    schema = {"$id": "http://example.com/root.json", "type": "object",
+              "properties": {"x": {"$ref": "item.json"}, "y": {"$ref": "#/definitions/pos"}},
+              "definitions": {"item": {"$id": "item.json", "type": "string", "minLength": 2},
+                              "pos": {"type": "integer", "minimum": 1, "not": {"const": 3}}}}
+    p = prepare_schema(schema)
+    assert engine_error(p.schema) is None
+    assert "definitions" not in json.dumps(p.schema)
+
+
+def test_remote_refs_resolve_from_given_documents_only():
+    schema = {"$ref": "http://localhost:1234/integer.json"}
+    with pytest.raises(SchemaUnsupported) as info:
+        prepare_schema(schema)
+    assert info.value.keyword == "$ref"
+    p = prepare_schema(schema, remotes={"http://localhost:1234/integer.json": {"type": "integer"}})
+    assert engine_error(p.schema) is None
+
+
+def test_verify_instance_checks_enforced_formats_and_legacy_drafts():
+    assert verify_instance({"type": "string", "format": "json-pointer"}, "/a/b") == []
+    assert verify_instance({"type": "string", "format": "json-pointer"}, "a/b")
+    draft4 = {"$schema": "http://json-schema.org/draft-04/schema#", "minimum": 2, "exclusiveMinimum": True}
+    assert verify_instance(draft4, 2) and verify_instance(draft4, 3) == []
+    assert verify_instance({"items": [{"type": "integer"}]}, ["x"])  # legacy form without $schema
+
+
+def test_boolean_schemas():
+    assert prepare_schema(True).schema is True
+    assert prepare_schema(False).schema is False
+
+
+def test_conformance_script_runs_on_a_tiny_corpus(tmp_path):
+    mb = tmp_path / "dev"
+    mb.mkdir()
+    case = {"description": "t", "meta": {}, "schema": {"type": "object", "properties": {
+        "k": {"type": "number", "not": {"const": 1.5}}}, "required": ["k"]},
+            "tests": [{"description": "ok", "valid": True, "data": {"k": 1}},
+                      {"description": "bad", "valid": False, "data": {"k": 1.5}}]}
+    (mb / "Tiny---one.json").write_text(json.dumps(case))
+    out = tmp_path / "report.md"
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "conformance.py"), "--maskbench", str(mb),
+                           "--out", str(out), "--workers", "1"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    report = out.read_text()
+    assert "| Tiny | 1 | 0 (0.0%)" in report and "1 (100.0%) | 1/1 (100.0%) | 0/1 |" in report
