@@ -30,7 +30,7 @@ test: setup
 test-fast: setup
 	$(PY) -m pytest -q -m "not model"
 
-test-vllm: setup
+test-vllm:
 	bash scripts/vllm_venv.sh
 	.venv-vllm/bin/python -m pytest -q -p no:cacheprovider tests_vllm
 

@@ -1,0 +1,186 @@
+"""End-to-end generation on the real embedded model; every output checked independently of llguidance."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+
+import jsonschema
+import lark
+import pytest
+
+from ananke import ConstraintError, RequestError
+from ananke.runtime import GenerationResponse, StreamDelta
+
+PERSON = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string", "maxLength": 12},
+        "age": {"type": "integer", "minimum": 0, "maximum": 120},
+    },
+    "required": ["name", "age"],
+    "additionalProperties": False,
+}
+
+
+def run(service, **request) -> GenerationResponse:
+    request.setdefault("max_tokens", 40)
+    request.setdefault("temperature", 0.0)
+    return service.generate_sync(request)
+
+
+def assert_provenance(resp: GenerationResponse) -> None:
+    meta = resp.metadata
+    assert resp.model_name == "SmolLM2-135M-Instruct"
+    assert resp.tokens_generated > 0 and meta.prompt_tokens > 0
+    assert meta.tokens_per_sec > 0 and meta.fingerprint and meta.request_id
+    assert meta.mask_us_per_token > 0
+    assert resp.finish_reason in ("stop", "length", "constraint_error")
+
+
+def test_json_schema(service) -> None:
+    resp = run(service, prompt="Give me a person as JSON.", constraint={"kind": "json_schema", "schema": PERSON})
+    jsonschema.validate(json.loads(resp.generated_text), PERSON)
+    assert resp.finish_reason == "stop" and resp.constraint_satisfied is True
+    assert_provenance(resp)
+    assert resp.metadata.constraint_kinds == ["json_schema"]
+    # the same request again hits the cache
+    again = run(service, prompt="Give me a person as JSON.", constraint={"kind": "json_schema", "schema": PERSON})
+    assert again.metadata.cache_hit is True and again.metadata.fingerprint == resp.metadata.fingerprint
+    assert again.generated_text == resp.generated_text  # greedy is deterministic
+
+
+def test_regex(service) -> None:
+    pattern = r"[0-9]{3}-[0-9]{3}-[0-9]{4}"
+    resp = run(service, prompt="Write a US phone number.", constraint={"kind": "regex", "pattern": pattern})
+    assert re.fullmatch(pattern, resp.generated_text), resp.generated_text
+    assert resp.constraint_satisfied and resp.finish_reason == "stop"
+    assert_provenance(resp)
+
+
+def test_lark_grammar(service) -> None:
+    grammar = 'start: "The answer is " NUM "."\nNUM: /[0-9]{1,3}/\n'
+    resp = run(service, prompt="What is 6 times 7?", constraint={"kind": "grammar", "lark": grammar})
+    lark.Lark(grammar, start="start").parse(resp.generated_text)  # raises when not derivable
+    assert resp.constraint_satisfied and resp.finish_reason == "stop"
+
+
+def test_token_mask(service, engine) -> None:
+    digits = engine.loaded.tokenizer.convert_tokens_to_ids(list("0123456789"))
+    resp = run(service, prompt="Count from one.", max_tokens=6, temperature=0.8, seed=7,
+               constraint={"kind": "token_mask", "allowed_tokens": digits})
+    assert resp.tokens_generated >= 1
+    assert re.fullmatch(r"[0-9]+", resp.generated_text), resp.generated_text
+    assert resp.constraint_satisfied
+
+
+def test_sequence_with_literals(service) -> None:
+    constraint = {"kind": "composite", "op": "sequence", "parts": [
+        {"kind": "literal", "text": "Answer: "},
+        {"kind": "regex", "pattern": "(yes|no)"},
+        {"kind": "literal", "text": "."},
+    ]}
+    resp = run(service, prompt="Is the sky blue? Answer yes or no.", constraint=constraint)
+    assert re.fullmatch(r"Answer: (yes|no)\.", resp.generated_text), resp.generated_text
+    assert resp.constraint_satisfied and resp.finish_reason == "stop"
+
+
+def test_all_of_schema_and_forbidden_tokens(service, engine) -> None:
+    tok = engine.loaded.tokenizer
+    with_a = [i for i in range(len(tok)) if "a" in tok.decode([i]).lower()]
+    schema = {"type": "object", "properties": {"city": {"type": "string", "maxLength": 20}},
+              "required": ["city"], "additionalProperties": False}
+    constraint = {"kind": "composite", "op": "all_of", "parts": [
+        {"kind": "json_schema", "schema": schema},
+        {"kind": "token_mask", "forbidden_tokens": with_a},
+    ]}
+    resp = run(service, prompt="Name a city in France as JSON.", constraint=constraint)
+    jsonschema.validate(json.loads(resp.generated_text), schema)
+    assert "a" not in resp.generated_text.lower()
+    assert resp.constraint_satisfied and set(resp.metadata.constraint_kinds) >= {"json_schema", "token_mask"}
+
+
+def test_lenient_dropped_part_is_verified_after_the_fact(service) -> None:
+    # uniqueItems over integer items can't be enforced token by token; >= 2 items that can only be 1
+    # always repeat, so the dropped part is certainly violated and verification must say so.
+    schema = {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": 1}, "minItems": 2,
+              "maxItems": 3, "uniqueItems": True}
+    with pytest.raises(ConstraintError):
+        run(service, prompt="List.", constraint={"kind": "json_schema", "schema": schema})
+    resp = run(service, prompt="List.", constraint={"kind": "json_schema", "schema": schema}, lenient=True)
+    data = json.loads(resp.generated_text)
+    assert len(data) >= 2 and set(data) == {1}
+    assert resp.metadata.warnings
+    assert resp.constraint_satisfied is False and resp.metadata.verification_errors
+
+
+def test_truncated_output_is_not_satisfied(service) -> None:
+    resp = run(service, prompt="Give me a person as JSON.", max_tokens=3,
+               constraint={"kind": "json_schema", "schema": PERSON})
+    assert resp.finish_reason == "length" and resp.tokens_generated == 3
+    assert resp.constraint_satisfied is False
+
+
+def test_seeded_sampling_is_reproducible(service) -> None:
+    request = dict(prompt="Write a word.", constraint={"kind": "regex", "pattern": "[a-z]{3,10}"},
+                   temperature=1.2, top_p=0.9, top_k=40, seed=1234, max_tokens=8)
+    first, second = run(service, **request), run(service, **request)
+    assert first.generated_text == second.generated_text
+    assert re.fullmatch("[a-z]{3,10}", first.generated_text)
+
+
+def test_stop_sequence(service) -> None:
+    resp = run(service, prompt="List three fruits separated by commas.", stop_sequences=[","], max_tokens=20,
+               constraint={"kind": "regex", "pattern": "[A-Za-z ,]+"})
+    assert "," not in resp.generated_text and resp.finish_reason == "stop"
+    assert resp.generated_text
+
+
+def test_context_is_composed_into_the_prompt(service, engine) -> None:
+    with_ctx = run(service, prompt="What is my name?", context="My name is Zed.", max_tokens=2)
+    without = run(service, prompt="What is my name?", max_tokens=2)
+    assert with_ctx.metadata.prompt_tokens > without.metadata.prompt_tokens
+    assert with_ctx.metadata.fingerprint is None and with_ctx.constraint_satisfied
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("max_tokens", 0), ("max_tokens", 10**6), ("temperature", 2.5), ("temperature", -0.1),
+    ("top_p", 0.0), ("top_p", 1.5), ("top_k", -1),
+])
+def test_request_limits(service, field, value) -> None:
+    with pytest.raises(RequestError) as info:
+        service.generate_sync({"prompt": "hi", field: value})
+    assert info.value.field == field and field in str(info.value)
+
+
+def test_prompt_length_limit_and_one_constraint(service) -> None:
+    with pytest.raises(RequestError, match="tokens"):
+        service.generate_sync({"prompt": "word " * 9000, "max_tokens": 1})
+    with pytest.raises(RequestError, match="at most one"):
+        service.generate_sync({"prompt": "hi", "constraint": {"kind": "regex", "pattern": "a"},
+                               "constraints": {"regex_patterns": ["b"]}})
+
+
+def test_concurrent_requests_and_streaming(service) -> None:
+    pattern = "[0-9]{2}"
+
+    async def main():
+        requests = [{"prompt": f"Pick a number near {i}0.", "constraint": {"kind": "regex", "pattern": pattern},
+                     "max_tokens": 4, "temperature": 0.0} for i in range(3)]
+        responses = await asyncio.gather(*(service.generate(r) for r in requests))
+        pieces, final = [], None
+        async for item in service.stream({"prompt": "Write a word.", "max_tokens": 8, "temperature": 0.0,
+                                          "constraint": {"kind": "regex", "pattern": "[a-z]{2,8}"}}):
+            if isinstance(item, StreamDelta):
+                pieces.append(item.text)
+            else:
+                final = item
+        return responses, pieces, final
+
+    responses, pieces, final = asyncio.run(main())
+    assert all(re.fullmatch(pattern, r.generated_text) and r.constraint_satisfied for r in responses)
+    assert len({r.metadata.request_id for r in responses}) == 3
+    assert max(r.metadata.queue_ms for r in responses) > 0  # served one after another by one worker
+    assert isinstance(final, GenerationResponse) and final.constraint_satisfied
+    assert "".join(pieces) == final.generated_text and len(pieces) >= 1
