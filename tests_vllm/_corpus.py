@@ -33,7 +33,7 @@ PERSON = {"type": "object", "properties": {"name": {"type": "string", "maxLength
 
 CASES: tuple[Case, ...] = (
     Case("json-object", _schema(PERSON),
-         valid=('{"name":"Ada","age":36}', '{"age":0,"name":""}'),
+         valid=('{"name":"Ada","age":36}', '{"name":"","age":0}'),  # the engine keeps schema order
          invalid=('{"name":"Ada"}', '{"name":1,"age":2}', '{"name":"Ada","age":-1}', '[1]',
                   '{"name":"Ada","age":36,"x":1}')),
     Case("json-enum-array", _schema({"type": "array", "items": {"enum": ["red", "green"]}, "maxItems": 2}),
