@@ -157,7 +157,9 @@ def compile_constraint(source: Any, *, lenient: bool = False, tokenizer: Any = N
     lowered = host.lower(ir.constraint, ctx)
     grammars = [assemble_grammar(fragment) for fragment in lowered.fragments]
     warnings = list(lowered.warnings)
-    for text in grammars:
+    for fragment, text in zip(lowered.fragments, grammars):
+        if fragment.validated:
+            continue
         error, grammar_warnings = validate_lark(text, tokenizer=tokenizer, pointer=root_pointer)
         if error is not None:
             raise ConstraintError(Diagnostic(f"lowered grammar rejected by llguidance: {error.message}",

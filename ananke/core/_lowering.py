@@ -20,12 +20,14 @@ class Fragment:
     """A Lark expression plus the rule/terminal definitions it references.
 
     ``regex`` is set when the whole fragment is one regular expression (Rust syntax), so that
-    intersections of regexes can fold into a single terminal.
+    intersections of regexes can fold into a single terminal. ``validated`` says llguidance
+    already accepted an equivalent standalone grammar, so the compiler need not check it again.
     """
 
     expr: str
     definitions: tuple[str, ...] = ()
     regex: str | None = None
+    validated: bool = False
 
 
 @dataclass

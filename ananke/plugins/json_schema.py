@@ -53,7 +53,8 @@ def ananke_lower_node(node, ctx):
     schema = {} if schema is True else dict(schema)
     schema["x-guidance"] = {"whitespace_flexible": node.whitespace == "flexible"}
     expr = "%json " + json.dumps(schema, separators=(",", ":"), ensure_ascii=False)
-    return Lowered([Fragment(expr)], warnings=list(prepared.warnings), exact=prepared.exact)
+    # prepare_schema already validated this schema with llguidance (strictly, standalone).
+    return Lowered([Fragment(expr, validated=True)], warnings=list(prepared.warnings), exact=prepared.exact)
 
 
 @hookimpl

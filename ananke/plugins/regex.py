@@ -154,7 +154,7 @@ def ananke_lower_node(node, ctx):
     error, _ = validate_lark(f"start: {name}\n{definition}\n", pointer=ctx.pointer + "/pattern")
     if error is not None:
         ctx.error(f"the engine cannot compile this regex: {error.message.strip()}", suffix="/pattern", unsupported=True)
-    return Lowered([Fragment(name, (definition,), regex=body)])
+    return Lowered([Fragment(name, (definition,), regex=body, validated=True)])
 
 
 @hookimpl
