@@ -5,7 +5,9 @@ import shlex
 import subprocess
 import sys
 
-from conftest import ROOT
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
 
 README = (ROOT / "README.md").read_text()
 
