@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import fnmatch
 import glob
 import json
 import multiprocessing as mp
@@ -63,6 +64,17 @@ def load_maskbench(path: str, limit: int | None) -> list[dict]:
     return cases
 
 
+def select(cases: list[dict], globs: list[str] | None, ids_file: str | None) -> list[dict]:
+    """The cases whose id matches one of ``globs`` or is listed in ``ids_file`` (all when neither)."""
+    if not globs and not ids_file:
+        return cases
+    ids = set()
+    if ids_file:
+        with open(ids_file, encoding="utf-8") as fh:
+            ids = {line.strip() for line in fh if line.strip()}
+    return [c for c in cases if c["id"] in ids or any(fnmatch.fnmatchcase(c["id"], g) for g in globs or ())]
+
+
 def load_remotes(path: str | None) -> dict[str, Any]:
     """The suite's ``remotes/`` directory served (virtually) at http://localhost:1234/."""
     out: dict[str, Any] = {}
@@ -77,25 +89,10 @@ def load_remotes(path: str | None) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- matching (runs in workers)
 
-_TOK = None
-
-
 def _tokenizer():
-    global _TOK
-    if _TOK is None:
-        import llguidance as llg
+    from ananke.core._llg import byte_tokenizer  # one token per byte: tokenizer-independent matching
 
-        class _Bytes:
-            eos_token_id = 256
-            bos_token_id = None
-            tokens = [bytes([i]) for i in range(256)] + [b"<eos>"]
-            special_token_ids = [256]
-
-            def __call__(self, s):
-                return list(s.encode() if isinstance(s, str) else s)
-
-        _TOK = llg.LLTokenizer(llg.TokenizerWrapper(_Bytes()))
-    return _TOK
+    return byte_tokenizer()
 
 
 def _text(data: Any) -> bytes:
@@ -147,10 +144,19 @@ def _run_mode(mode: str, case: dict, remotes: dict) -> dict:
         res.update(error=err, keyword=_raw_keyword(err))
         return _done(res, t0)
     res["compiled"] = True
-    for data, valid in case["tests"]:
-        if _accepts(matcher, data):
-            res["valid_ok" if valid else "invalid_ok"] += 1
+    _score(res, case, lambda data: _accepts(matcher, data))
     return _done(res, t0)
+
+
+def _score(res: dict, case: dict, accepts) -> None:
+    """Count accepted instances; list the indices of wrong verdicts (for --json)."""
+    res["valid_rejected"], res["invalid_accepted"] = [], []
+    for i, (data, valid) in enumerate(case["tests"]):
+        ok = accepts(data)
+        if ok:
+            res["valid_ok" if valid else "invalid_ok"] += 1
+        if ok != valid:
+            res["invalid_accepted" if ok else "valid_rejected"].append(i)
 
 
 def _run_ananke(case: dict, res: dict, t0: float) -> dict:
@@ -162,9 +168,7 @@ def _run_ananke(case: dict, res: dict, t0: float) -> dict:
         res.update(error=str(exc)[:300], keyword="error")
         return _done(res, t0)
     res["compiled"] = True
-    for data, valid in case["tests"]:
-        if ananke.matches(node, _text(data).decode("utf-8")):
-            res["valid_ok" if valid else "invalid_ok"] += 1
+    _score(res, case, lambda data: ananke.matches(node, _text(data).decode("utf-8")))
     return _done(res, t0)
 
 
@@ -315,6 +319,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--remotes", help="the suite's remotes/ directory (default: <suite>/../../remotes)")
     ap.add_argument("--maskbench", help="extracted MaskBench dev directory (the `dev/` folder)")
     ap.add_argument("--limit", type=int, help="at most this many schema groups per source")
+    ap.add_argument("--only", action="append", metavar="GLOB",
+                    help="only cases whose id (e.g. maskbench:Github_easy---o1.json) matches; repeatable")
+    ap.add_argument("--only-from", metavar="FILE", help="only the case ids listed in FILE, one a line")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--timeout", type=float, default=30.0, help="seconds per schema group (all modes)")
     ap.add_argument("--via-ananke", action="store_true", help="also measure ananke.compile/ananke.matches")
@@ -328,6 +335,7 @@ def main(argv: list[str] | None = None) -> int:
     remotes = load_remotes(remotes_dir)
     cases = (load_suite(args.suite, args.limit) if args.suite else []) + \
         (load_maskbench(args.maskbench, args.limit) if args.maskbench else [])
+    cases = select(cases, args.only, args.only_from)
 
     by_split: dict[str, dict[str, dict]] = collections.defaultdict(lambda: collections.defaultdict(_blank))
     totals: dict[str, dict] = collections.defaultdict(_blank)

@@ -20,3 +20,22 @@ def ananke_cli():
         )
 
     return run
+
+
+@pytest.fixture(scope="session")
+def engine():
+    """The real embedded model (SmolLM2-135M-Instruct), loaded once per test session."""
+    from ananke.runtime import TransformersEngine
+
+    eng = TransformersEngine()  # converted once into the user cache
+    yield eng
+    import asyncio
+
+    asyncio.run(eng.aclose())
+
+
+@pytest.fixture(scope="session")
+def service(engine):
+    from ananke.runtime import GenerationService
+
+    return GenerationService(engine)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import time
-from typing import Any
+from typing import Any, NoReturn
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ananke._version import __version__
 from ananke.core._host import PluginHost, get_host
 from ananke.core._ir import ConstraintIR, NodeModel, canonical_json
-from ananke.core._llg import lark_accepts, validate_lark
-from ananke.core._lowering import Fragment, Lowered, LoweringContext, VerifyContext
+from ananke.core._llg import check_grammar, lark_accepts, validate_lark
+from ananke.core._lowering import Fragment, Lowered, LoweringContext, VerifyContext, deferring_engine_checks
 from ananke.core._normalize import load_with_pointer
 from ananke.errors import ConstraintError, ConstraintLimitError, Diagnostic
 
@@ -24,6 +24,7 @@ __all__ = [
     "ValidationReport",
     "Verification",
     "compile_constraint",
+    "compile_with_matchers",
     "fingerprint_of",
     "matches",
     "node_kinds",
@@ -93,7 +94,16 @@ class ValidationReport(BaseModel):
 
 def fingerprint_of(ir: ConstraintIR, *, lenient: bool = False) -> str:
     """Stable hash of the canonical IR node, the leniency and the compiler version."""
-    payload = canonical_json({"node": ir.constraint.to_json(), "lenient": lenient, "compiler": __version__})
+    return _fingerprint(canonical_json(ir.constraint.to_json()), lenient)
+
+
+# canonical_json({"compiler": ..., "lenient": ..., "node": NODE}) up to NODE: keys sort in this order
+_FINGERPRINT_HEAD = {lenient: canonical_json({"compiler": __version__, "lenient": lenient})[:-1] + ',"node":'
+                     for lenient in (False, True)}
+
+
+def _fingerprint(node_text: str, lenient: bool) -> str:
+    payload = f"{_FINGERPRINT_HEAD[bool(lenient)]}{node_text}}}"
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
 
 
@@ -115,8 +125,8 @@ def node_kinds(node: NodeModel) -> list[str]:
     return seen
 
 
-def _check_size(ir: ConstraintIR) -> None:
-    size = len(canonical_json(ir.constraint.to_json()))
+def _check_size(ir: ConstraintIR, node_text: str) -> None:
+    size = len(node_text)
     if size > MAX_CONSTRAINT_BYTES:
         raise ConstraintLimitError(f"constraint is {size} bytes; the limit is {MAX_CONSTRAINT_BYTES}")
 
@@ -149,36 +159,97 @@ def _token_mask(lowered: Lowered) -> TokenMask | None:
 def compile_constraint(source: Any, *, lenient: bool = False, tokenizer: Any = None, kind: str | None = None,
                        host: PluginHost | None = None) -> CompiledConstraint:
     """Compile any accepted constraint input; raises :class:`ConstraintError` with diagnostics."""
+    return compile_with_matchers(source, lenient=lenient, tokenizer=tokenizer, kind=kind, host=host,
+                                 build=False)[0]
+
+
+def compile_with_matchers(source: Any, *, lenient: bool = False, tokenizer: Any = None, kind: str | None = None,
+                          host: PluginHost | None = None, build: bool = True
+                          ) -> tuple[CompiledConstraint, list[Any] | None]:
+    """:func:`compile_constraint`, plus the ready ``LLMatcher`` per grammar for ``tokenizer``.
+
+    With ``build`` and a tokenizer, validating a grammar *is* building its matcher, so llguidance
+    compiles each grammar once (plugins defer their standalone checks to this one); the matchers
+    are None otherwise.
+    """
     started = time.perf_counter()
     host = host or get_host()
     ir, root_pointer = load_with_pointer(source, kind=kind, host=host)
-    _check_size(ir)
-    ctx = LoweringContext(host, lenient=lenient, tokenizer=tokenizer, pointer=root_pointer)
-    lowered = host.lower(ir.constraint, ctx)
-    grammars = [assemble_grammar(fragment) for fragment in lowered.fragments]
-    warnings = list(lowered.warnings)
-    for fragment, text in zip(lowered.fragments, grammars):
-        if fragment.validated:
-            continue
-        error, grammar_warnings = validate_lark(text, tokenizer=tokenizer, pointer=root_pointer)
-        if error is not None:
-            raise ConstraintError(Diagnostic(f"lowered grammar rejected by llguidance: {error.message}",
-                                             pointer=root_pointer, snippet=error.snippet))
-        warnings.extend(grammar_warnings)
+    node_text = canonical_json(ir.constraint.to_json())
+    _check_size(ir, node_text)
+    # everything that needs no llguidance runs before its build, which evicts the CPU caches
+    fingerprint, kinds = _fingerprint(node_text, lenient), node_kinds(ir.constraint)
+    build = build and tokenizer is not None
+    lowered, grammars, grammar_warnings, matchers = _lower_checked(host, ir, lenient, tokenizer, root_pointer, build)
     mask = _token_mask(lowered)
     if mask is not None and tokenizer is not None:
         _check_token_ids(mask, tokenizer.vocab_size, root_pointer)
-    return CompiledConstraint(
-        fingerprint=fingerprint_of(ir, lenient=lenient),
+    compiled = CompiledConstraint(
+        fingerprint=fingerprint,
         grammars=grammars,
         token_mask=mask,
-        warnings=warnings,
-        kinds=node_kinds(ir.constraint),
+        warnings=[*lowered.warnings, *grammar_warnings],
+        kinds=kinds,
         exact=lowered.exact,
         lenient=lenient,
         compile_ms=(time.perf_counter() - started) * 1000,
         ir=ir,
     )
+    return compiled, matchers if build else None
+
+
+def _lower_checked(host: PluginHost, ir: ConstraintIR, lenient: bool, tokenizer: Any, pointer: str,
+                   build: bool) -> tuple[Lowered, list[str], list[str], list[Any]]:
+    """Lower, then have llguidance check (or build) every grammar: ``(lowered, grammars, warnings, matchers)``.
+
+    Plugins defer their standalone llguidance checks to this one; when it fails after a deferral,
+    lowering runs again with the checks in place, so that the plugin reports its own diagnostic
+    (strict) or weakens what the engine cannot enforce (lenient).
+    """
+    with deferring_engine_checks() as deferred:
+        lowered = _lower(host, ir, lenient, tokenizer, pointer)
+    grammars = [assemble_grammar(fragment) for fragment in lowered.fragments]
+    checked = _check_grammars(lowered.fragments, grammars, tokenizer, force=bool(deferred), build=build)
+    if isinstance(checked, int) and deferred:
+        lowered = _lower(host, ir, lenient, tokenizer, pointer)
+        grammars = [assemble_grammar(fragment) for fragment in lowered.fragments]
+        checked = _check_grammars(lowered.fragments, grammars, tokenizer, force=True, build=build)
+    if isinstance(checked, int):
+        _raise_rejected(grammars[checked], tokenizer, pointer)
+    return lowered, grammars, *checked
+
+
+def _lower(host: PluginHost, ir: ConstraintIR, lenient: bool, tokenizer: Any, pointer: str) -> Lowered:
+    return host.lower(ir.constraint, LoweringContext(host, lenient=lenient, tokenizer=tokenizer, pointer=pointer))
+
+
+def _check_grammars(fragments: list[Fragment], grammars: list[str], tokenizer: Any, *, force: bool,
+                    build: bool) -> tuple[list[str], list[Any]] | int:
+    """``(llguidance warnings, matchers)``, or the index of the first grammar llguidance rejects.
+
+    Grammars of fragments a plugin already validated are only checked when ``force`` or ``build``
+    says so, and contribute no warnings (their plugin saw them).
+    """
+    warnings: list[str] = []
+    matchers: list[Any] = []
+    for index, (fragment, text) in enumerate(zip(fragments, grammars)):
+        if fragment.validated and not (force or build):
+            continue
+        accepted, messages, matcher = check_grammar(text, tokenizer, build=build, warnings=not fragment.validated)
+        if not accepted:
+            return index
+        if not fragment.validated:
+            warnings.extend(messages)
+        if matcher is not None:
+            matchers.append(matcher)
+    return warnings, matchers
+
+
+def _raise_rejected(text: str, tokenizer: Any, pointer: str) -> NoReturn:
+    error, _ = validate_lark(text, tokenizer=tokenizer, pointer=pointer)  # located; raises limit errors
+    message = error.message if error is not None else "llguidance rejected the grammar"
+    raise ConstraintError(Diagnostic(f"lowered grammar rejected by llguidance: {message}", pointer=pointer,
+                                     snippet=error.snippet if error is not None else None))
 
 
 def _check_token_ids(mask: TokenMask, vocab_size: int, pointer: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
@@ -14,6 +15,7 @@ from ananke.errors import ConstraintLimitError, Diagnostic, caret_snippet
 __all__ = [
     "DEFAULT_LIMITS",
     "byte_tokenizer",
+    "check_grammar",
     "grammar_diagnostic",
     "lark_accepts",
     "make_limits",
@@ -81,6 +83,48 @@ def validate_lark(text: str, *, tokenizer: llg.LLTokenizer | None = None, pointe
             raise ConstraintLimitError(diag)
         return diag, []
     return None, list(messages)
+
+
+_LONE_JSON = "start: %json "
+
+
+def _lone_json_schema(text: str) -> str | None:
+    """The schema text of a grammar that is nothing but ``start: %json {schema}`` (one line)."""
+    body = text.rstrip("\n")
+    if body.startswith(_LONE_JSON) and "\n" not in body and body[len(_LONE_JSON):].lstrip().startswith("{"):
+        return body[len(_LONE_JSON):]
+    return None
+
+
+def check_grammar(text: str, tokenizer: llg.LLTokenizer | None = None, *, build: bool = False,
+                  warnings: bool = True) -> tuple[bool, list[str], llg.LLMatcher | None]:
+    """Does llguidance accept the Lark grammar ``text``? ``(accepted, warnings, matcher)``.
+
+    With ``build`` (and a tokenizer) the check *is* the ready matcher's construction, returned
+    for reuse, so the grammar is compiled once; otherwise it is a validation.  Rejections carry
+    no message: :func:`validate_lark` gives the located diagnostic (the failure path only).
+    """
+    limits = make_limits()
+    for grammar in _grammars_to_try(text):
+        if build and tokenizer is not None:
+            matcher = llg.LLMatcher(tokenizer, grammar, log_level=0, limits=limits)
+            if not matcher.is_error():
+                return True, list(matcher.get_grammar_warnings()) if warnings else [], matcher
+        else:
+            is_error, messages = llg.LLMatcher.validate_grammar_with_warnings(grammar, tokenizer, limits=limits)
+            if not is_error:
+                return True, list(messages) if warnings else [], None
+    return False, [], None
+
+
+def _grammars_to_try(text: str) -> Iterator[str]:
+    """``start: %json {schema}`` alone first goes through llguidance's JSON-schema front end: the
+    same language, ~0.5 ms cheaper to build than through Lark (as ``runtime._decode`` does); its
+    JSON parser refuses trailing text, so a line that is not exactly one schema falls back to Lark."""
+    schema = _lone_json_schema(text)
+    if schema is not None:
+        yield llg.grammar_from("json_schema", schema)
+    yield llg.grammar_from("lark", text)  # only reached when the JSON front end refused the text
 
 
 _matcher_lock = threading.Lock()

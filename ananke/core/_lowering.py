@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -12,7 +15,7 @@ if TYPE_CHECKING:
     from ananke.core._host import PluginHost
     from ananke.core._ir import NodeModel
 
-__all__ = ["Fragment", "Lowered", "LoweringContext", "VerifyContext"]
+__all__ = ["Fragment", "Lowered", "LoweringContext", "VerifyContext", "defer_engine_check", "deferring_engine_checks"]
 
 
 @dataclass(frozen=True)
@@ -21,7 +24,8 @@ class Fragment:
 
     ``regex`` is set when the whole fragment is one regular expression (Rust syntax), so that
     intersections of regexes can fold into a single terminal. ``validated`` says llguidance
-    already accepted an equivalent standalone grammar, so the compiler need not check it again.
+    already accepted an equivalent standalone grammar, so the compiler need not check it again
+    (unless a plugin deferred its check: see :func:`defer_engine_check`).
     """
 
     expr: str
@@ -87,3 +91,35 @@ class VerifyContext:
 
     def verify(self, node: "NodeModel", text: str) -> list[str]:
         return self.host.verify(node, text, self)
+
+
+# The compiler validates (and, given a tokenizer, builds) every final grammar with llguidance
+# anyway; a plugin's standalone llguidance check of the same text only repeats that work.
+_DEFERRED: ContextVar[list[int] | None] = ContextVar("ananke_deferred_engine_checks", default=None)
+
+
+@contextmanager
+def deferring_engine_checks() -> Iterator[list[int]]:
+    """Within this block plugins may skip their standalone llguidance checks.
+
+    The caller promises to validate every final grammar with llguidance and, when one is
+    rejected, to lower again outside this block so that plugins report their own diagnostics
+    (JSON Pointers) or, in lenient mode, weaken what the engine cannot enforce.  The yielded
+    list holds one entry per skipped check.
+    """
+    skipped: list[int] = []
+    token = _DEFERRED.set(skipped)
+    try:
+        yield skipped
+    finally:
+        _DEFERRED.reset(token)
+
+
+def defer_engine_check() -> bool:
+    """True (and recorded) when a plugin may skip a standalone llguidance check whose failure
+    would only send it down a slower path; False outside :func:`deferring_engine_checks`."""
+    skipped = _DEFERRED.get()
+    if skipped is None:
+        return False
+    skipped.append(1)
+    return True

@@ -100,11 +100,17 @@ def _check_entry(text: str, entry: str, ctx: LoweringContext, suffix: str) -> No
                   allowed=rules)
 
 
+def _starting_at(text: str, entry: str) -> str:
+    """The grammar ``text`` with ``start`` deriving ``entry`` (a ``start`` it defines is renamed)."""
+    if entry == "start":
+        return text
+    if "start" in defined_names(text):
+        text = rename_names(text, {"start": "_ananke_own_start"})
+    return f"{text}\nstart: {entry}\n"
+
+
 def _validate_user_lark(text: str, entry: str, ctx: LoweringContext, suffix: str) -> None:
-    probe = text if entry == "start" else f"{text}\nstart: {entry}\n"
-    if "start" in defined_names(text) and entry != "start":
-        probe = text
-    error, _ = validate_lark(probe, pointer=ctx.pointer + suffix, source=text)
+    error, _ = validate_lark(_starting_at(text, entry), pointer=ctx.pointer + suffix, source=text)
     if error is not None:
         raise ConstraintError(error)
 
@@ -190,7 +196,7 @@ def _braid_symbol(symbol: str, nonterminals: dict[str, str], table: dict[str, st
 
 def _lower_rules(node: GrammarNode, ctx: LoweringContext) -> Lowered:
     text, entry = braid_to_lark(node, ctx.pointer)
-    error, _ = validate_lark(text if entry == "start" else f"start: {entry}\n{text}", pointer=ctx.pointer)
+    error, _ = validate_lark(_starting_at(text, entry), pointer=ctx.pointer)
     if error is not None:
         ctx.error(f"Braid rules do not form a valid grammar: {error.message}")
     return Lowered([_embed(text, entry, ctx)])
@@ -260,6 +266,5 @@ def ananke_verify_node(node, text, ctx):
     if problems is not None:
         return problems
     # llguidance-only syntax: no independent parser exists, so match the grammar byte by byte.
-    grammar = source if entry == "start" else f"start: {entry}\n{source}"
-    ok, why = lark_accepts(grammar, text)
+    ok, why = lark_accepts(_starting_at(source, entry), text)
     return [] if ok else [why]

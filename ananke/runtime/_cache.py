@@ -215,8 +215,10 @@ class ConstraintCache:
     """Compiled constraints (by fingerprint and by raw request) and per-tokenizer matchers.
 
     ``compile_fn(source, lenient=..., tokenizer=..., kind=...)`` defaults to
-    :func:`ananke.compile`.  Both layers are single-flight: concurrent misses
-    on the same constraint compile it once.
+    :func:`ananke.compile`, which, given an ``llguidance.LLTokenizer``, validates
+    each grammar by building its matcher: those become the ready matchers for
+    that tokenizer (``get_matchers`` hits without building).  Both layers are
+    single-flight: concurrent misses on the same constraint compile it once.
     """
 
     def __init__(self, maxsize: int = 256, matcher_maxsize: int | None = None,
@@ -227,10 +229,19 @@ class ConstraintCache:
         self.matchers: LRUCache[tuple[int, str], MatcherSet] = LRUCache(matcher_maxsize or maxsize, "matchers")
 
     def _compile(self, source: Any, **kw: Any) -> Any:
-        fn = self._compile_fn
-        if fn is None:
-            from ananke import compile as fn  # noqa: PLC0415 - avoid an import cycle at module import
-        return fn(source, **kw)
+        if self._compile_fn is not None:
+            return self._compile_fn(source, **kw)
+        from ananke.core._compiler import compile_with_matchers  # noqa: PLC0415 - avoid an import cycle
+
+        compiled, templates = compile_with_matchers(source, **kw)
+        tokenizer = kw.get("tokenizer")
+        if templates is not None and tokenizer is not None:
+            # validating against the tokenizer built the ready matchers: keep them (llguidance
+            # compiled each grammar once); ``get_matchers`` for this tokenizer then hits
+            key = (id(tokenizer), compiled.fingerprint)
+            if key not in self.matchers:
+                self.matchers.put(key, MatcherSet(templates, compiled.compile_ms))
+        return compiled
 
     def get_compiled(self, source: Any, *, lenient: bool = False, tokenizer: Any = None,
                      kind: str | None = None) -> tuple[Any, bool]:

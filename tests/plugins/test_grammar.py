@@ -21,6 +21,16 @@ def test_start_selects_an_entry_rule():
     assert ananke.matches(compiled, "(1+2)") and not ananke.matches(compiled, "1+2")
 
 
+def test_start_in_an_llguidance_only_grammar_that_defines_start_is_verified_from_the_entry():
+    # `%json` is beyond the lark package, so verification falls back to the byte-level matcher,
+    # which must start at the entry rule although the grammar defines its own `start`.
+    grammar = 'start: "n=" num\nnum: %json {"type": "integer"}\n'
+    compiled = ananke.compile({"kind": "grammar", "lark": grammar, "start": "num"})
+    assert ananke.matches(compiled, "12") and not ananke.matches(compiled, "n=12")
+    assert compiled.verify("12").satisfied
+    assert not compiled.verify("n=12").satisfied
+
+
 def test_gbnf():
     gbnf = 'root ::= item ("," item)*\nitem ::= [a-z]+ | "<" [0-9]{1,3} ">"\n'
     compiled = ananke.compile({"kind": "grammar", "gbnf": gbnf})

@@ -184,3 +184,8 @@ def test_concurrent_requests_and_streaming(service) -> None:
     assert max(r.metadata.queue_ms for r in responses) > 0  # served one after another by one worker
     assert isinstance(final, GenerationResponse) and final.constraint_satisfied
     assert "".join(pieces) == final.generated_text and len(pieces) >= 1
+
+
+def test_empty_completion_prompt_starts_from_bos(service) -> None:
+    resp = run(service, prompt="", chat=False, max_tokens=4, constraint={"kind": "regex", "pattern": "[a-z]{1,6}"})
+    assert re.fullmatch("[a-z]{1,6}", resp.generated_text) and resp.constraint_satisfied

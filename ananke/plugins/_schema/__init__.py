@@ -16,9 +16,11 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from ananke.core._lowering import defer_engine_check
+
 from ._check import enforce, engine_error
 from ._errors import SchemaUnsupported
-from ._refs import bundle
+from ._refs import bundle, legacy_ref_siblings
 from ._rewrite import rewrite
 from ._verify import verify_instance
 
@@ -70,9 +72,13 @@ def prepare_schema(schema: dict | bool, *, strict: bool = True,
         return PreparedSchema(schema, [], True)
     if not isinstance(schema, dict):
         raise SchemaUnsupported("", "a JSON Schema must be an object or a boolean", None)
-    if not _needs_remotes(schema, remotes) and engine_error(schema) is None:
+    if not _needs_remotes(schema, remotes) and not legacy_ref_siblings(schema) and (
+            defer_engine_check() or engine_error(schema) is None):
         # llguidance already enforces it exactly (raw llguidance accepts no invalid instance in the
         # conformance corpora wherever it compiles): skip the rewriting passes, ~1 ms per schema.
+        # Not for draft-03..07 ``$ref`` with siblings: llguidance would enforce the ignored siblings.
+        # Inside the compiler the check is deferred to the final grammar's build; if llguidance
+        # rejects that, the compiler lowers again and this check sends the schema down the passes.
         return PreparedSchema(schema, [], True)
     warnings: list[str] = []
     bundled, origin = _bundle(schema, remotes, strict, warnings)

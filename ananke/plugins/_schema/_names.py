@@ -1,8 +1,10 @@
 """``propertyNames`` folded into ``properties``/``patternProperties``/``additionalProperties``.
 
 * names from a finite set (``enum``/``const``): listed properties outside the set become ``false``,
-  set members not listed get the ``additionalProperties`` schema, and ``additionalProperties`` becomes
-  ``false``;
+  set members not listed get the ``additionalProperties`` schema under ``patternProperties`` (one
+  anchored literal union), and ``additionalProperties`` becomes ``false``. As ``patternProperties``
+  they stay a map the engine accepts in any key order (as ``properties``, pinned to the enum's order,
+  only next to listed properties and ``min/maxProperties``, which the engine bounds only that way);
 * names by ``pattern`` (or length bounds): listed properties whose name fails become ``false``, and the
   ``additionalProperties`` schema moves under ``patternProperties`` with that regex.
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 from ._algebra import ANNOTATIONS, CannotNegate, Ctx, _valid, _values
 from ._errors import SchemaUnsupported
+from ._regex import literal_union
 
 __all__ = ["rewrite_property_names"]
 
@@ -53,9 +56,13 @@ def rewrite_property_names(node: dict, ctx: Ctx, ptr: str) -> dict:
     new_props = {k: (s if ok[k] else False) for k, s in props.items()}
     vals = _values(names)
     if vals is not None:
-        for k in vals:
-            if isinstance(k, str) and k not in new_props and _valid(names, k, ctx):
-                new_props[k] = extra
+        members = [k for k in vals if isinstance(k, str) and k not in new_props and _valid(names, k, ctx)]
+        if members and extra is not False:
+            if new_props and ("minProperties" in out or "maxProperties" in out):
+                # the engine bounds the size of such objects only without patternProperties
+                new_props.update({k: extra for k in members})
+            else:
+                out["patternProperties"] = {literal_union(members): extra}
         out["properties"] = new_props
         out["additionalProperties"] = False
         return out

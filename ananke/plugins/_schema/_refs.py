@@ -20,7 +20,7 @@ from ._drafts import normalize_legacy
 from ._errors import SchemaUnsupported
 from ._walk import escape, iter_children, map_children
 
-__all__ = ["bundle", "LEGACY", "spec_of"]
+__all__ = ["bundle", "LEGACY", "spec_of", "legacy_ref_siblings"]
 
 _DEFAULT = rj.DRAFT202012
 LEGACY = (rj.DRAFT3, rj.DRAFT4, rj.DRAFT6, rj.DRAFT7)
@@ -33,6 +33,22 @@ def spec_of(node: Any, default=_DEFAULT):
         return rj.specification_with(node["$schema"].rstrip("#") or "", default=default) if _known(
             node["$schema"]) else default
     return default
+
+
+_INERT = {"title", "description", "default", "examples", "$comment", "$schema", "$id", "id", "definitions", "$defs",
+          "deprecated", "readOnly", "writeOnly", "markdownDescription"}
+
+
+def legacy_ref_siblings(node: Any, spec=None) -> bool:
+    """Does a draft-03..07 ``$ref`` have sibling keywords? Those drafts ignore them; llguidance
+    intersects them with the target (stricter than the document), so such a schema needs bundling."""
+    if not isinstance(node, dict):
+        return False
+    spec = spec_of(node, spec or _DEFAULT)
+    if spec in LEGACY and isinstance(node.get("$ref"), str) and any(
+            k != "$ref" and k not in _INERT and not k.startswith("x-") for k in node):
+        return True
+    return any(legacy_ref_siblings(child, spec) for _, child in iter_children(node))
 
 
 def _known(uri: str) -> bool:

@@ -9,13 +9,14 @@ template wraps the prompt for instruct models.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from ananke.errors import EngineError
+from ananke.errors import EngineError, RequestError
 from ananke.runtime._cache import ConstraintCache, MatcherSet
 from ananke.runtime._decode import ConstraintState, DecodeLoop, build_matchers
 from ananke.runtime._engine import Engine, EngineOutput, GenerationParams, StreamDelta
@@ -88,14 +89,25 @@ class TransformersEngine(Engine):
             if isinstance(ids, dict) or hasattr(ids, "keys"):
                 ids = ids["input_ids"]
             return list(ids)
-        return list(tok.encode(prompt))
+        ids = list(tok.encode(prompt))
+        if ids:
+            return ids
+        if tok.bos_token_id is not None:  # an empty completion prompt starts from BOS, as in vLLM
+            return [tok.bos_token_id]
+        raise RequestError("the prompt is empty and the model has no BOS token to start from", field="prompt")
 
     async def generate(self, prompt: str, compiled: Any | None, params: GenerationParams,
                        chat: bool = True) -> EngineOutput:
         submitted = time.perf_counter()
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._worker, self._run_queued, submitted, prompt, compiled, params,
-                                          chat, None, None)
+        cancel = threading.Event()  # a cancelled await (timeout, shutdown) stops decoding at the next token
+        future = loop.run_in_executor(self._worker, self._run_queued, submitted, prompt, compiled, params,
+                                      chat, None, cancel)
+        try:
+            return await future
+        except asyncio.CancelledError:
+            cancel.set()
+            raise
 
     async def stream(self, prompt: str, compiled: Any | None, params: GenerationParams,
                      chat: bool = True) -> AsyncIterator[StreamDelta | EngineOutput]:
@@ -183,12 +195,18 @@ class TransformersEngine(Engine):
         model = self.loaded.model
         device = self.loaded.device
         past = DynamicCache(config=model.config)
+        cache_kwarg = {_cache_parameter(model): past}
         lock = threading.Lock()
 
         def forward(ids: list[int]) -> Any:
             with lock:
                 input_ids = torch.tensor([ids], dtype=torch.long, device=device)
-                out = model(input_ids=input_ids, past_key_values=past, use_cache=True, logits_to_keep=1)
+                out = model(input_ids=input_ids, use_cache=True, logits_to_keep=1, **cache_kwarg)
                 return out.logits[0, -1].float().cpu()
 
         return forward
+
+
+def _cache_parameter(model: Any) -> str:
+    """``cache`` in transformers releases that deprecate ``past_key_values``, else ``past_key_values``."""
+    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"

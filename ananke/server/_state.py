@@ -1,0 +1,135 @@
+"""Per-app server state: the service (possibly still loading), admission control, compile pool.
+
+* Admission: at most ``limits.max_queue`` generation requests in flight (queued behind the
+  engine or running); the next one gets 429 with ``Retry-After``. While the model loads or the
+  server drains for shutdown, generation gets 503.
+* Compilation and validation run on their own small thread pool with a time limit
+  (``limits.compile_timeout_s``), never on the event loop and never behind the engine's queue,
+  so ``/health`` and ``/v1/constraints/*`` answer while the engine is busy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from ananke._config import AnankeConfig
+from ananke.server._errors import ApiError
+from ananke.server._metrics import Metrics
+
+__all__ = ["ServerState"]
+
+log = logging.getLogger("ananke.server")
+
+
+class ServerState:
+    def __init__(self, service: Any | None, factory: Callable[[], Any] | None, config: AnankeConfig) -> None:
+        self.service = service
+        self.factory = factory
+        self.config = config
+        self.load_error: str | None = None
+        self.loading = service is None
+        self.draining = False
+        self.inflight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self.started = time.time()
+        self.compile_pool = ThreadPoolExecutor(2, thread_name_prefix="ananke-compile")
+        self.metrics = Metrics(self._cache_stats)
+        self.api_key: str | None = config["auth.api_key"]
+
+    # -- service ------------------------------------------------------------------------------
+
+    def _cache_stats(self) -> dict[str, Any] | None:
+        service = self.service
+        return service.stats() if service is not None and hasattr(service, "stats") else None
+
+    async def load(self) -> None:
+        """Build the service from the factory off the event loop (``/health`` says ``loading``)."""
+        if self.factory is None:
+            return
+        started = time.perf_counter()
+        try:
+            self.service = await asyncio.get_running_loop().run_in_executor(None, self.factory)
+            log.info("model ready", extra={"load_s": round(time.perf_counter() - started, 2),
+                                           "model": self.model_name()})
+        except Exception as exc:  # noqa: BLE001 - reported by /health, the server stays up
+            self.load_error = f"{type(exc).__name__}: {exc}"
+            log.exception("loading the model failed")
+        finally:
+            self.loading = False
+
+    def require_service(self) -> Any:
+        if self.service is not None:
+            return self.service
+        if self.load_error:
+            raise ApiError(503, "unavailable", f"the model failed to load: {self.load_error}")
+        raise ApiError(503, "loading", "the model is still loading; retry shortly", headers={"Retry-After": "2"})
+
+    def model_name(self) -> str:
+        engine = getattr(self.service, "engine", None)
+        name = getattr(engine, "model_name", None)
+        return str(name) if name else str(self.config["model"] or "SmolLM2-135M-Instruct")
+
+    def tokenizer(self) -> Any:
+        engine = getattr(self.service, "engine", None)
+        try:
+            return engine.llg_tokenizer() if engine is not None else None
+        except Exception:  # noqa: BLE001 - validation then runs without a tokenizer
+            return None
+
+    # -- admission ----------------------------------------------------------------------------
+
+    def acquire(self) -> None:
+        if self.draining:
+            self.metrics.rejected.labels("draining").inc()
+            raise ApiError(503, "shutting_down", "the server is shutting down", headers={"Retry-After": "5"})
+        limit = int(self.config["limits.max_queue"])
+        if self.inflight >= limit:
+            self.metrics.rejected.labels("queue_full").inc()
+            raise ApiError(429, "queue_full", f"the generation queue is full ({limit} requests in flight); "
+                                              "retry later", headers={"Retry-After": "1"})
+        self.inflight += 1
+        self._idle.clear()
+        self.metrics.queue_depth.set(self.inflight)
+
+    def release(self) -> None:
+        self.inflight = max(0, self.inflight - 1)
+        self.metrics.queue_depth.set(self.inflight)
+        if self.inflight == 0:
+            self._idle.set()
+
+    async def drain(self, grace_s: float) -> bool:
+        """Refuse new generation, wait up to ``grace_s`` for in-flight work; True when it finished."""
+        self.draining = True
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout=grace_s)
+            return True
+        except asyncio.TimeoutError:
+            return False
+
+    # -- compile pool -------------------------------------------------------------------------
+
+    async def off_loop(self, fn: Callable[[], Any], what: str = "compiling the constraint") -> Any:
+        """Run ``fn`` on the compile pool with the compile time limit (400 on timeout)."""
+        limit = float(self.config["limits.compile_timeout_s"])
+        future = asyncio.get_running_loop().run_in_executor(self.compile_pool, fn)
+        try:
+            return await asyncio.wait_for(future, timeout=limit)
+        except asyncio.TimeoutError:
+            message = f"{what} took longer than {limit:g} s (limits.compile_timeout_s)"
+            raise ApiError(400, "compile_timeout", message, param="constraint",
+                           diagnostics=[{"message": message, "pointer": ""}]) from None
+
+    async def precompile(self, service: Any, source: Any, lenient: bool) -> tuple[bool, float]:
+        """Compile (cached) before generation, off the loop and bounded; ``(cache_hit, ms)``."""
+        started = time.perf_counter()
+        _compiled, hit = await self.off_loop(lambda: service.compile(source, lenient=lenient))
+        return hit, round((time.perf_counter() - started) * 1000.0, 3)
+
+    def close(self) -> None:
+        self.compile_pool.shutdown(wait=False, cancel_futures=True)
