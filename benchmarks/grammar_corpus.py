@@ -51,6 +51,7 @@ import llguidance as llg
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from ananke.core._llg import byte_tokenizer  # noqa: E402
 from ananke.grammars import BUILTIN_LANGUAGES, grammar_text  # noqa: E402
 
 NPM_PACKAGES = ("typescript", "@types/node", "rxjs", "zod")
@@ -59,17 +60,7 @@ SUFFIX = {"python": ".py", "typescript": ".ts", "rust": ".rs", "go": ".go", "zig
 
 
 # -- byte-level matching -------------------------------------------------------------------
-class _Bytes:
-    eos_token_id = 256
-    bos_token_id = None
-    tokens = [bytes([i]) for i in range(256)] + [b"<eos>"]
-    special_token_ids = [256]
-
-    def __call__(self, s):
-        return list(s.encode() if isinstance(s, str) else s)
-
-
-BYTE_TOK = llg.LLTokenizer(llg.TokenizerWrapper(_Bytes()))
+BYTE_TOK = byte_tokenizer()  # one token per byte: tokenizer-independent matching
 
 
 class Matcher:

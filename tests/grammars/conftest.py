@@ -8,20 +8,11 @@ from functools import lru_cache
 import llguidance as llg
 import pytest
 
+from ananke.core._llg import byte_tokenizer
 from ananke.grammars import grammar_text
 
 
-class _Bytes:
-    eos_token_id = 256
-    bos_token_id = None
-    tokens = [bytes([i]) for i in range(256)] + [b"<eos>"]
-    special_token_ids = [256]
-
-    def __call__(self, s):
-        return list(s.encode() if isinstance(s, str) else s)
-
-
-BYTE_TOK = llg.LLTokenizer(llg.TokenizerWrapper(_Bytes()))
+BYTE_TOK = byte_tokenizer()  # one token per byte: tokenizer-independent matching
 
 
 def with_start(language: str, entry: str) -> str:
