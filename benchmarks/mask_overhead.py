@@ -39,9 +39,9 @@ def _valid_instance(doc: dict[str, Any]) -> Any:
 def _walk(llg: Any, lt: Any, tok: Any, hf: Any, compiled: Any, text: str, vocab: int,
           flip: bool) -> tuple[list[float], list[float]]:
     from ananke.runtime import ConstraintState, build_matchers
-    from ananke.runtime._decode import _grammar_of
+    from ananke.core._llg import engine_grammars
 
-    raw = llg.LLMatcher(tok, _grammar_of(llg, compiled.grammars[0]), log_level=0)  # the very same grammar
+    raw = llg.LLMatcher(tok, next(engine_grammars(compiled.grammars[0])), log_level=0)  # the very same grammar
     ours = ConstraintState.for_request(compiled, build_matchers(compiled, tok), vocab, [hf.eos_token_id])
     buf = lt.allocate_token_bitmask(1, vocab)
     raw_t, ours_t = [], []

@@ -128,29 +128,25 @@ def _run_tool(argv: list[str], text: str, suffix: str) -> bool | None:
         return proc.returncode == 0
 
 
+# How a non-file entry is embedded in a file the native parser checks ("{}" is the text);
+# the None key covers every other entry rule (items that stand in a file as they are).
+_WRAPPERS: dict[str, dict[str | None, str]] = {
+    "go": {"statement": "package p\nfunc _() {{\n{}\n}}\n", "expression": "package p\nvar _ = {}\n",
+           None: "package p\n{}\n"},
+    "zig": {"statement": "fn _f() void {{\n{}\n}}\n", "expression": "const _x = {};\n", None: "{}"},
+    "rust": {"statement": "fn _f() {{\n{}\n}}\n", "expression": "const _X: () = {{ let _x = {}; }};\n",
+             None: "{}"},
+}
+
+
 def _wrap(language: str, start: str, text: str) -> str | None:
     """Embed a non-file entry in a file the native parser checks; None when it cannot be wrapped."""
     if start == "start":
         return text
-    if language == "go":
-        if start in ("statement",):
-            return f"package p\nfunc _() {{\n{text}\n}}\n"
-        if start == "expression":
-            return f"package p\nvar _ = {text}\n"
-        return f"package p\n{text}\n"
-    if language == "zig":
-        if start == "statement":
-            return f"fn _f() void {{\n{text}\n}}\n"
-        if start == "expression":
-            return f"const _x = {text};\n"
-        return text
-    if language == "rust":
-        if start == "statement":
-            return f"fn _f() {{\n{text}\n}}\n"
-        if start == "expression":
-            return f"const _X: () = {{ let _x = {text}; }};\n"
-        return text
-    return None
+    wrappers = _WRAPPERS.get(language)
+    if wrappers is None:
+        return None
+    return wrappers.get(start, wrappers[None]).format(text)
 
 
 def _zig_binary() -> str | None:
