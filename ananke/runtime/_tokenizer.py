@@ -10,7 +10,12 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-__all__ = ["eos_token_ids", "llg_tokenizer_for"]
+__all__ = ["eos_token_ids", "llg_tokenizer_for", "token_slices"]
+
+#: Identifier runs, bare and after one space: whenever the lexer sits where any such run may follow
+#: (inside a name, a string or a comment) llguidance allows the whole slice without walking its
+#: part of the token trie. Same masks; measured in docs/results/grammar_corpus.md.
+_IDENTIFIER_SLICES = [r"[A-Za-z0-9_]{1,30}", r" [A-Za-z_][A-Za-z0-9_]{0,29}"]
 
 _CACHE: dict[tuple[Any, ...], tuple[Any, Any]] = {}  # (id(hf tok), n_vocab, eos) -> (hf tok kept alive, LLTokenizer)
 _LOCK = threading.Lock()
@@ -33,9 +38,17 @@ def llg_tokenizer_for(hf_tokenizer: Any, *, n_vocab: int | None = None, eos_ids:
             return entry[1]
         import llguidance.hf  # noqa: PLC0415 - pulls in transformers
 
-        llg_tok = llguidance.hf.from_tokenizer(hf_tokenizer, n_vocab=n_vocab, eos_token=list(eos_ids) if eos_ids else None)
+        llg_tok = llguidance.hf.from_tokenizer(hf_tokenizer, n_vocab=n_vocab, eos_token=list(eos_ids) if eos_ids else None,
+                                               slices=token_slices())
         _CACHE[key] = (hf_tokenizer, llg_tok)
         return llg_tok
+
+
+def token_slices() -> list[str]:
+    """The tokenizer slices Ananke builds every ``LLTokenizer`` with: identifier runs, then llguidance's own."""
+    import llguidance  # noqa: PLC0415
+
+    return _IDENTIFIER_SLICES + list(llguidance.LLTokenizer.general_slices())
 
 
 def eos_token_ids(hf_tokenizer: Any, model: Any = None) -> list[int]:

@@ -189,3 +189,27 @@ def test_concurrent_requests_and_streaming(service) -> None:
 def test_empty_completion_prompt_starts_from_bos(service) -> None:
     resp = run(service, prompt="", chat=False, max_tokens=4, constraint={"kind": "regex", "pattern": "[a-z]{1,6}"})
     assert re.fullmatch("[a-z]{1,6}", resp.generated_text) and resp.constraint_satisfied
+
+
+def test_cancelled_generation_frees_the_worker(engine) -> None:
+    """A cancelled non-streaming request (timeout, shutdown) stops decoding at its next token."""
+    import ananke
+    from ananke.runtime import GenerationParams
+
+    long_run = ananke.compile({"kind": "regex", "pattern": "[a-z]{4000}"})  # ~1000 tokens, no early EOS
+    quick = ananke.compile({"kind": "regex", "pattern": "[a-z]{2}"})
+
+    async def main():
+        first = asyncio.create_task(engine.generate("Write letters.", long_run,
+                                                    GenerationParams(max_tokens=1000, temperature=0.0)))
+        await asyncio.sleep(1.0)
+        first.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await first
+        return await engine.generate("Two letters.", quick, GenerationParams(max_tokens=4, temperature=0.0))
+
+    second = asyncio.run(main())
+    assert re.fullmatch("[a-z]{2}", second.text)
+    # Uncancelled, the first request would hold the single worker for its remaining ~1000 tokens (tens of
+    # seconds on CPU); cancelled, it lets go after the token in flight.
+    assert second.timings["queue_ms"] < 5000, second.timings
