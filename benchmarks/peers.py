@@ -12,7 +12,8 @@ same schemas, compact JSON whitespace everywhere, side by side in one process tr
   the libraries' order rotated from schema to schema so that machine noise hits them alike.
   "compile" is the library's compile call; "ready" adds a matcher and the first full token mask
   (llguidance builds masks lazily, XGrammar and Outlines precompute at compile time):
-    - Ananke: ``ananke.compile`` (strict) → llguidance ``LLMatcher`` on ``grammars[0]``;
+    - Ananke: ``compile_with_matchers`` (strict; what the runtime calls: the compile's validating
+      llguidance build is the matcher) → first mask;
     - raw llguidance (reference: the engine under Ananke): ``LLMatcher(grammar_from("json_schema"))``;
     - Ananke (lenient): the same with ``lenient=True`` (drops what it cannot enforce, with warnings,
       as the peers do silently);
@@ -154,28 +155,18 @@ STATE_BUILDERS: dict[str, Callable[[Setup], dict[str, Any]]] = {
 # --------------------------------------------------------------------------- compile, one library
 
 
-def _llg_ready(setup: Setup, state: dict[str, Any], grammar: str) -> Any:
-    import llguidance as llg
+def _compile_ananke(setup: Setup, state: dict[str, Any], text: str, lenient: bool = False) -> tuple[float, float]:
+    """As the runtime compiles: one llguidance build per grammar, which is also the validation."""
     import llguidance.torch as lt
 
-    matcher = llg.LLMatcher(setup.llg_tok, grammar, log_level=0)
-    if matcher.is_error():
-        raise ValueError(matcher.get_error())
-    lt.fill_next_token_bitmask(matcher, state["buf"])
-    return matcher
-
-
-def _compile_ananke(setup: Setup, state: dict[str, Any], text: str, lenient: bool = False) -> tuple[float, float]:
-    import llguidance as llg
-
-    import ananke
+    from ananke.core._compiler import compile_with_matchers
 
     t0 = time.perf_counter()
-    compiled = ananke.compile({"kind": "json_schema", "schema": json.loads(text)}, tokenizer=setup.llg_tok,
-                              lenient=lenient)
+    _compiled, matchers = compile_with_matchers({"kind": "json_schema", "schema": json.loads(text)},
+                                                tokenizer=setup.llg_tok, lenient=lenient)
     t1 = time.perf_counter()
-    for grammar in compiled.grammars:
-        _llg_ready(setup, state, llg.grammar_from("lark", grammar))
+    for matcher in matchers or []:
+        lt.fill_next_token_bitmask(matcher, state["buf"])
     return t1 - t0, time.perf_counter() - t0
 
 
