@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import ast
 import json
+import math
 import os
 import random
 import re
@@ -44,6 +45,7 @@ import textwrap
 import time
 import warnings
 from dataclasses import dataclass, field
+from typing import Any
 from pathlib import Path
 
 import llguidance as llg
@@ -329,21 +331,23 @@ def load_tokenizer():
     return hf, llguidance.hf.from_tokenizer(hf, slices=token_slices()), llguidance.hf.from_tokenizer(hf)
 
 
-def mask_times(lark: str, texts: list[str], hf, lltoks: list, max_tokens: int, repeats: int = 3) -> list[list[float]]:
-    """Seconds of ``compute_bitmask`` per token while consuming ``texts``' tokens, one list per tokenizer.
+def mask_times(variants: list[tuple[str, Any]], texts: list[str], hf, max_tokens: int,
+               repeats: int = 3) -> list[list[float]]:
+    """Seconds of ``compute_bitmask`` per token while consuming ``texts``' tokens, one list per variant.
 
-    Each file is replayed ``repeats`` times with a fresh matcher per tokenizer (the tokenizers take turns
-    on every token, so load hits them alike) and every token keeps its fastest time: the machine is
-    shared, and preemption otherwise shows up as multi-millisecond outliers that are not the grammar's
-    cost. Cold lexer caches are included in every pass.
+    A variant is a (Lark grammar, LLTokenizer) pair. Each file is replayed ``repeats`` times with a
+    fresh matcher per variant (the variants take turns on every token, so load hits them alike) and
+    every token keeps its fastest time: the machine is shared, and preemption otherwise shows up as
+    multi-millisecond outliers that are not the grammar's cost. Cold lexer caches are included in
+    every pass.
     """
-    grammar = llg.grammar_from("lark", lark)
-    times: list[list[float]] = [[] for _ in lltoks]
+    grammars = [(llg.grammar_from("lark", lark), tok) for lark, tok in variants]
+    times: list[list[float]] = [[] for _ in variants]
     for text in texts:
         ids = hf.encode(text, add_special_tokens=False)[: max_tokens - len(times[0])]
         best: list[list[float]] | None = None
         for _ in range(max(1, repeats)):
-            one = _time_tokens([llg.LLMatcher(t, grammar, log_level=0) for t in lltoks], ids)
+            one = _time_tokens([llg.LLMatcher(t, g, log_level=0) for g, t in grammars], ids)
             best = one if best is None else [[min(a, b) for a, b in zip(x, y)] for x, y in zip(best, one)]
         for acc, new in zip(times, best or []):
             acc += new
@@ -389,6 +393,8 @@ class Result:
     mask_mean_us: float = float("nan")
     plain_p50_us: float = float("nan")  # with llguidance's default tokenizer slices (--compare-plain-tokenizer)
     plain_p99_us: float = float("nan")
+    baseline_p50_us: float = float("nan")  # the --baseline-grammar of this language, timed alongside
+    baseline_p99_us: float = float("nan")
     native: str = ""
     seconds: float = 0.0
     failures: list[str] = field(default_factory=list)
@@ -436,15 +442,22 @@ def run_language(label: str, args, rng: random.Random, tok) -> Result:
     _mutants(language, whole, accepted, native, args, rng, res)
     if tok is not None and accepted:
         hf, ours, plain = tok
-        tokenizers = [ours, plain] if args.compare_plain_tokenizer else [ours]
-        times = mask_times(lark, accepted[: args.mask_files], hf, tokenizers, args.mask_tokens, args.mask_repeats)
-        res.mask_tokens = len(times[0])
-        res.mask_p50_us = percentile(times[0], 0.50) * 1e6
-        res.mask_p99_us = percentile(times[0], 0.99) * 1e6
-        res.mask_mean_us = statistics.fmean(times[0]) * 1e6
-        if len(times) > 1:
-            res.plain_p50_us = percentile(times[1], 0.50) * 1e6
-            res.plain_p99_us = percentile(times[1], 0.99) * 1e6
+        variants = {"main": (lark, ours)}
+        if args.compare_plain_tokenizer:
+            variants["plain"] = (lark, plain)
+        baseline = dict(args.baseline_grammar).get(label)
+        if baseline:
+            variants["baseline"] = (Path(baseline).read_text(encoding="utf-8"), ours)
+        times = dict(zip(variants, mask_times(list(variants.values()), accepted[: args.mask_files], hf,
+                                              args.mask_tokens, args.mask_repeats)))
+        res.mask_tokens = len(times["main"])
+        res.mask_p50_us = percentile(times["main"], 0.50) * 1e6
+        res.mask_p99_us = percentile(times["main"], 0.99) * 1e6
+        res.mask_mean_us = statistics.fmean(times["main"]) * 1e6
+        for name in ("plain", "baseline"):
+            if name in times:
+                setattr(res, f"{name}_p50_us", percentile(times[name], 0.50) * 1e6)
+                setattr(res, f"{name}_p99_us", percentile(times[name], 0.99) * 1e6)
     res.seconds = time.time() - t_start
     return res
 
@@ -504,6 +517,14 @@ def _machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, llguidance {getattr(llg, '__version__', '?')}{load}"
 
 
+def _extra_columns(args) -> list[str]:
+    return (["plain"] if args.compare_plain_tokenizer else []) + (["baseline"] if args.baseline_grammar else [])
+
+
+def _us(value: float) -> str:
+    return "—" if math.isnan(value) else f"{value:.0f} µs"
+
+
 def markdown(results: list[Result], args, command: str) -> str:
     lines = [
         "# Built-in grammars on real code",
@@ -517,15 +538,18 @@ def markdown(results: list[Result], args, command: str) -> str:
         f"49k tokens, built as the runtime builds it: with Ananke's identifier slices; fresh matcher per file; "
         f"fastest of {args.mask_repeats} passes per token), measured on {_machine()}."
         + (" *plain*: the same tokens, the same run, taking turns token by token, with llguidance's default "
-           "tokenizer slices." if args.compare_plain_tokenizer else ""),
+           "tokenizer slices." if args.compare_plain_tokenizer else "")
+        + (" *baseline*: the grammar given by `--baseline-grammar`, timed the same way alongside."
+           if args.baseline_grammar else ""),
         "",
         "| language | native parser | candidates (skipped) | files accepted | functions accepted "
         "| broken variants rejected | mask p50 | mask p99 | mask mean "
-        + ("| plain p50 | plain p99 " if args.compare_plain_tokenizer else "") + "| tokens timed | seconds |",
-        "|---|---|---|---|---|---|---|---|---|" + ("---|---|" if args.compare_plain_tokenizer else "") + "---|---|",
+        + "".join(f"| {name} p50 | {name} p99 " for name in _extra_columns(args)) + "| tokens timed | seconds |",
+        "|---|---|---|---|---|---|---|---|---|" + "---|---|" * len(_extra_columns(args)) + "---|---|",
     ]
     for r in results:
-        plain = f"| {r.plain_p50_us:.0f} µs | {r.plain_p99_us:.0f} µs " if args.compare_plain_tokenizer else ""
+        plain = "".join(f"| {_us(getattr(r, name + '_p50_us'))} | {_us(getattr(r, name + '_p99_us'))} "
+                        for name in _extra_columns(args))
         lines.append(
             f"| {r.language} | {r.native} | {r.candidates} ({r.skipped_large}) | {_pct(r.files_ok, r.files)} "
             f"| {_pct(r.functions_ok, r.functions)} | {_pct(r.mutants_rejected, r.mutants)} "
@@ -534,6 +558,8 @@ def markdown(results: list[Result], args, command: str) -> str:
     lines += ["", "Targets: files ≥ 98%, broken variants rejected ≥ 95%, mask p50 ≤ 200 µs, p99 ≤ 2 ms.", ""]
     for label, path in args.grammar:
         lines.append(f"* `{label}`: grammar read from `{path}` instead of the built-in one")
+    for label, path in args.baseline_grammar:
+        lines.append(f"* `{label}` baseline: `{path}`")
     for r in results:
         if r.failures:
             lines.append(f"* {r.language}: rejected real files: " + ", ".join(f"`{f}`" for f in r.failures[:8])
@@ -567,6 +593,8 @@ def parse_args(argv=None):
     p.add_argument("--grammar", action="append", default=[], type=_grammar_override, metavar="LANGUAGE=FILE",
                    help="measure FILE instead of the built-in grammar (LANGUAGE may carry a label: python@old)")
     p.add_argument("--no-mask", action="store_true", help="skip mask timing (no tokenizer load)")
+    p.add_argument("--baseline-grammar", action="append", default=[], type=_grammar_override,
+                   metavar="LANGUAGE=FILE", help="also time FILE's masks for LANGUAGE, token by token alongside")
     p.add_argument("--compare-plain-tokenizer", action="store_true",
                    help="also time every token with llguidance's default tokenizer slices, side by side")
     p.add_argument("--out", "--output", dest="output", type=Path, help="write the markdown table here")

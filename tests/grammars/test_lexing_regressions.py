@@ -24,6 +24,10 @@ ACCEPT = [
     # Rust: raw strings whose body holds `"` and `"#`, negative range start, real attributes.
     ("rust", "start", 'fn f() {\n    let s = r##"a "b" c""##;\n    let v = br###"z"##"###;\n    let r = -2..i64::MAX;\n}\n'),
     ("rust", "function_def", '#[cfg_attr(feature = "serde", derive(Serialize))]\n#[rustfmt::skip]\nfn f() {}\n'),
+    # Runs of prefix operators are one lexeme each (one parser row per run, not per character).
+    ("rust", "start", "fn f() {\n    let x = - -!*&&mut y + &raw const z - & mut w + --a - -1..n;\n    let r = - -1..n;\n}\n"),
+    ("go", "statement", "x := - -^*p + <-<-ch - !!ok + &T{}"),
+    ("typescript", "statement", "x = - -!~y + ++i - --j + !-+z;"),
 ]
 
 REJECT = [
@@ -31,6 +35,10 @@ REJECT = [
     ("go", "statement", "select {\ncase v := ch:\n}"),
     ("rust", "start", 'fn f() { let s = r##"a"## x"##; }\n'),
     ("rust", "function_def", '#["not a path"]\nfn f() {}\n'),  # attribute bodies start with a path
+    ("rust", "statement", "let x = -mut y;"),  # `mut` only after a `&`
+    ("rust", "statement", "let x = y-;"),
+    ("go", "statement", "x := -"),
+    ("typescript", "statement", "x = !;"),
     # Python entry rules end at the definition: no free-form comment lines after it.
     ("python", "function_def", "def f():\n    return 1\n\n# trailing prose\n# more\n"),
 ]
