@@ -26,6 +26,8 @@ ACCEPT = [
     ("rust", "function_def", '#[cfg_attr(feature = "serde", derive(Serialize))]\n#[rustfmt::skip]\nfn f() {}\n'),
     # Runs of prefix operators are one lexeme each (one parser row per run, not per character).
     ("rust", "start", "fn f() {\n    let x = - -!*&&mut y + &raw const z - & mut w + --a - -1..n;\n    let r = - -1..n;\n}\n"),
+    # Rust literals and path heads are one terminal each; keywords among them still lex as keywords.
+    ("rust", "start", 'impl A {\n    fn f(&self) -> Self {\n        let t = (true, false, \'c\', b"x", r#"raw"#, 1_000u32, 2.5e3, trueish);\n        Self::new(self.x, super::y::z, crate::w, t)\n    }\n}\n'),
     ("go", "statement", "x := - -^*p + <-<-ch - !!ok + &T{}"),
     ("typescript", "statement", "x = - -!~y + ++i - --j + !-+z;"),
 ]
