@@ -331,28 +331,49 @@ def load_tokenizer():
 
 
 def mask_times(variants: list[tuple[str, Any]], texts: list[str], hf, max_tokens: int,
-               repeats: int = 3) -> list[list[float]]:
+               repeats: int = 3) -> tuple[list[list[float]], list[str]]:
     """Seconds of ``compute_bitmask`` per token while consuming ``texts``' tokens, one list per variant.
 
     A variant is a (Lark grammar, LLTokenizer) pair. Each file is replayed ``repeats`` times with a
     fresh matcher per variant (the variants take turns on every token, so load hits them alike) and
     every token keeps its fastest time: the machine is shared, and preemption otherwise shows up as
     multi-millisecond outliers that are not the grammar's cost. Cold lexer caches are included in
-    every pass.
+    every pass. Also returns, per timed token, what precedes it (:func:`token_context`).
     """
     grammars = [(llg.grammar_from("lark", lark), tok) for lark, tok in variants]
     times: list[list[float]] = [[] for _ in variants]
+    contexts: list[str] = []
     for text in texts:
         ids = hf.encode(text, add_special_tokens=False)[: max_tokens - len(times[0])]
+        before = len(times[0])
         best: list[list[float]] | None = None
         for _ in range(max(1, repeats)):
             one = _time_tokens([llg.LLMatcher(t, g, log_level=0) for g, t in grammars], ids)
             best = one if best is None else [[min(a, b) for a, b in zip(x, y)] for x, y in zip(best, one)]
         for acc, new in zip(times, best or []):
             acc += new
+        contexts += [token_context(hf.decode(ids[i - 1:i]) if i else None) for i in range(len(times[0]) - before)]
         if len(times[0]) >= max_tokens:
             break
-    return times
+    return times, contexts
+
+
+#: What precedes a token, as reported in the "by context" table.
+CONTEXTS = ("after a word character", "after whitespace", "after punctuation")
+
+
+def token_context(previous: str | None) -> str:
+    """Where the mask is computed: inside or right after a word, after whitespace, or after punctuation.
+
+    After a word character the lexer may still be inside an identifier, where llguidance's tokenizer
+    slices cover most of the vocabulary; elsewhere a new lexeme starts and the parser does the work.
+    """
+    if not previous:
+        return "at file start"
+    last = previous[-1]
+    if last.isalnum() or last == "_":
+        return CONTEXTS[0]
+    return CONTEXTS[1] if last.isspace() else CONTEXTS[2]
 
 
 def _time_tokens(matchers: list, ids: list[int]) -> list[list[float]]:
@@ -394,10 +415,19 @@ class Result:
     plain_p99_us: float = float("nan")
     baseline_p50_us: float = float("nan")  # the --baseline-grammar of this language, timed alongside
     baseline_p99_us: float = float("nan")
+    by_context: dict[str, tuple[int, float, float]] = field(default_factory=dict)  # tokens, p50 µs, p90 µs
     native: str = ""
     seconds: float = 0.0
     failures: list[str] = field(default_factory=list)
     accepted_mutants: list[str] = field(default_factory=list)
+
+
+def by_context(times: list[float], contexts: list[str]) -> dict[str, tuple[int, float, float]]:
+    """Per context: (tokens, p50 µs, p90 µs) of the mask times."""
+    groups: dict[str, list[float]] = {}
+    for t, context in zip(times, contexts):
+        groups.setdefault(context, []).append(t)
+    return {c: (len(v), percentile(v, 0.5) * 1e6, percentile(v, 0.9) * 1e6) for c, v in groups.items()}
 
 
 def _grammar_for(label: str, args) -> str:
@@ -447,8 +477,10 @@ def run_language(label: str, args, rng: random.Random, tok) -> Result:
         baseline = dict(args.baseline_grammar).get(label)
         if baseline:
             variants["baseline"] = (Path(baseline).read_text(encoding="utf-8"), ours)
-        times = dict(zip(variants, mask_times(list(variants.values()), accepted[: args.mask_files], hf,
-                                              args.mask_tokens, args.mask_repeats)))
+        all_times, contexts = mask_times(list(variants.values()), accepted[: args.mask_files], hf,
+                                         args.mask_tokens, args.mask_repeats)
+        times = dict(zip(variants, all_times))
+        res.by_context = by_context(times["main"], contexts)
         res.mask_tokens = len(times["main"])
         res.mask_p50_us = percentile(times["main"], 0.50) * 1e6
         res.mask_p99_us = percentile(times["main"], 0.99) * 1e6
@@ -555,6 +587,7 @@ def markdown(results: list[Result], args, command: str) -> str:
             f"| {r.mask_p50_us:.0f} µs | {r.mask_p99_us:.0f} µs | {r.mask_mean_us:.0f} µs {plain}| {r.mask_tokens} "
             f"| {r.seconds:.0f} |")
     lines += ["", "Targets: files ≥ 98%, broken variants rejected ≥ 95%, mask p50 ≤ 200 µs, p99 ≤ 2 ms.", ""]
+    lines += _context_table(results)
     for label, path in args.grammar:
         lines.append(f"* `{label}`: grammar read from `{path}` instead of the built-in one")
     for label, path in args.baseline_grammar:
@@ -564,6 +597,23 @@ def markdown(results: list[Result], args, command: str) -> str:
             lines.append(f"* {r.language}: rejected real files: " + ", ".join(f"`{f}`" for f in r.failures[:8])
                          + (" …" if len(r.failures) > 8 else ""))
     return "\n".join(lines) + "\n"
+
+
+def _context_table(results: list[Result]) -> list[str]:
+    rows = [r for r in results if r.by_context]
+    if not rows:
+        return []
+    lines = ["Mask time by what precedes the token (same timings as *mask p50* above): share of the timed "
+             "tokens, p50 / p90.", "",
+             "| language | " + " | ".join(CONTEXTS) + " |", "|---|" + "---|" * len(CONTEXTS)]
+    for r in rows:
+        total = sum(n for n, _, _ in r.by_context.values())
+        cells = []
+        for context in CONTEXTS:
+            n, p50, p90 = r.by_context.get(context, (0, float("nan"), float("nan")))
+            cells.append(f"{100 * n / total:.0f}%: {_us(p50)} / {_us(p90)}" if n else "—")
+        lines.append(f"| {r.language} | " + " | ".join(cells) + " |")
+    return lines + [""]
 
 
 def _grammar_override(text: str) -> tuple[str, str]:
