@@ -54,7 +54,7 @@ KEYWORDS = ("False None True and as assert async await break class continue def 
             "with yield").split()
 
 _BRACKET_PREFIX = r"(?:[ \t\f\r\n]|\\\r?\n|#[^\n]*)*"
-_BRACKETABLE_TERMINALS = ("ATOM", "NAME", "STRING", "BINOP", "PREFIX")
+_BRACKETABLE_TERMINALS = ("ATOM", "NAME", "STRING", "BYTES", "BINOP", "PREFIX")
 _ENDS = ("e", "x")  # e: end of file (trailing comments allowed), x: end of an entry rule
 
 # Expression rules used in both modes (line mode as written; `_b` copy in bracket mode).
@@ -63,15 +63,21 @@ _DUAL = r"""
 namedexpr: NAME ":=" test | test
 test: disj ("if" disj "else" test)? | lambdef
 lambdef: "lambda" lambda_params? ":" test
-lambda_params: lambda_param ("," lambda_param)* ","?
-lambda_param: NAME ("=" test)? | "*" NAME? | "**" NAME | "/"
+lambda_params: lambda_positional ("," lambda_star)? ","? | lambda_star ","?
+lambda_positional: lambda_names ("," lambda_defaults)? | lambda_names "," "/" ("," NAME)* ("," lambda_defaults)?
+                 | lambda_names "," lambda_defaults "," "/" ("," lambda_default)* | lambda_defaults ("," "/" ("," lambda_default)*)?
+lambda_names: NAME ("," NAME)*
+lambda_defaults: lambda_default ("," lambda_default)*
+lambda_default: NAME "=" test
+lambda_star: "*" NAME ("," lambda_kwonly)* ("," "**" NAME)? | "*" ("," lambda_kwonly)+ ("," "**" NAME)? | "**" NAME
+lambda_kwonly: NAME ("=" test)?
 disj: factor (BINOP factor | trailer)*
 factor: atom | PREFIX factor
 trailer: "(" arglist_b? RPAR | "[" subscripts_b RSQB | "." NAME
 atom: "(" (yield_expr_b | testlist_comp_b)? RPAR
     | "[" testlist_comp_b? RSQB
     | "{" dictorsetmaker_b? RBRACE
-    | ATOM | STRING+
+    | ATOM | STRING+ | BYTES+
 star_expr: "*" disj
 exprlist: (disj | star_expr) ("," (disj | star_expr))* ","?
 testlist_star: tests | tests ","
@@ -93,14 +99,24 @@ subscript: test | test? ":" test? (":" test?)? | star_expr
 dictorsetmaker_b: dictitem (comp_for | ("," dictitem)* ","?) | setitem (comp_for | ("," setitem)* ","?)
 dictitem: test ":" test | "**" disj
 setitem: namedexpr | star_expr
-params_b: param ("," param)* ","?
-param: NAME (":" test)? ("=" test)? | "*" (NAME (":" test)?)? | "**" NAME (":" test)? | "/"
+params_b: params_positional ("," params_star)? ","? | params_star ","?
+params_positional: params_plain ("," params_default)? | params_plain "," "/" ("," param_plain)* ("," params_default)?
+                 | params_plain "," params_default "," "/" ("," param_default)* | params_default ("," "/" ("," param_default)*)?
+params_plain: param_plain ("," param_plain)*
+params_default: param_default ("," param_default)*
+param_plain: NAME (":" test)?
+param_default: NAME (":" test)? "=" test
+params_star: "*" param_plain ("," param_kwonly)* ("," param_kwargs)? | "*" ("," param_kwonly)+ ("," param_kwargs)? | param_kwargs
+param_kwonly: NAME (":" test)? ("=" test)?
+param_kwargs: "**" param_plain
 import_names_b: import_as_name ("," import_as_name)* ","?
 import_as_name: NAME ("as" NAME)?
 with_items_b: with_item ("," with_item)* ","?
 with_item: test ("as" disj)?
 """
-_BRACKET_ONLY_HELPERS = ("arguments", "argument", "subscript", "dictitem", "setitem", "param", "import_as_name", "with_item")
+_BRACKET_ONLY_HELPERS = ("arguments", "argument", "subscript", "dictitem", "setitem", "params_positional", "params_plain",
+                         "params_default", "param_plain", "param_default", "params_star", "param_kwonly", "param_kwargs",
+                         "import_as_name", "with_item")
 
 # Level-independent statement parts (line mode).
 _SIMPLE = r"""
@@ -163,6 +179,7 @@ NAME: /{name}/ & ~/({keywords})/
 ATOM: /{name}/ & ~/({keywords_not_const})/ | NUMBER | /\.\.\./
 NUMBER: /{number}/
 STRING: /{string}/
+BYTES: /{bytes}/
 DOTS: /\.+/
 BINOP: /\*\*|\/\/|<<|>>|[-+*\/%@&|^]|[<>]=?|==|!=|and|or|in|is|not(?:[ \t\f]|\\\r?\n)+in/
 PREFIX: /[-+~]+|not|await/
@@ -195,8 +212,8 @@ def _number_regex() -> str:
     return rf"(?:{point}|{digits})[jJ]|{point}|{integer}"
 
 
-def _string_regex() -> str:
-    prefix = r"(?:[rRuUfFbB]|[rR][bBfF]|[bBfF][rR])?"
+def _string_regex(prefix: str = r"(?:[rRuUfF]|[rR][fF]|[fF][rR])?") -> str:
+    """String literals; bytes literals (``prefix`` with b) are another terminal, as Python does not concatenate the two."""
     parts = []
     for q in ("'", '"'):
         ch = rf"(?:[^{q}\\]|\\[\s\S])"
@@ -298,7 +315,8 @@ def generate(depth: int = MAX_DEPTH) -> str:
     keywords_not_const = "|".join(k for k in KEYWORDS if k not in ("None", "True", "False"))
     parts.append(_TERMINALS.format(name=_name_regex(), keywords="|".join(KEYWORDS),
                                    keywords_not_const=keywords_not_const, number=_number_regex(),
-                                   string=_string_regex(), pfx=_BRACKET_PREFIX).strip())
+                                   string=_string_regex(), bytes=_string_regex(r"(?:[bB]|[rR][bB]|[bB][rR])"),
+                                   pfx=_BRACKET_PREFIX).strip())
     parts.append(bracket.definitions())
     return "\n".join(parts) + "\n"
 
