@@ -43,6 +43,11 @@ CASES = [
     ("typescript", "start", "export class {}\n", False),
     ("typescript", "start", "export default function <T>(x: T): T { return x }\nconst A = class {};\n", True),
     ("typescript", "start", "export default class {}\n", True),
+    # Zig: a statement that starts with `switch` or a block ends there (no `;` after it).
+    ("zig", "start", "fn f() void {\n    switch (x) {\n        else => {},\n    };\n}\n", False),
+    ("zig", "start", "fn f() void {\n    {\n        g();\n    };\n}\n", False),
+    ("zig", "start", "fn f() void {\n    switch (x) {\n        else => {},\n    }\n    x = switch (y) {\n"
+                     "        else => 1,\n    };\n    a, b = .{ 1, 2 };\n    foo().bar = 1;\n}\n", True),
     # Zig: assembly operands are named; clobbers come third; comment lines may sit inside a
     # multiline string.
     ("zig", "start", 'fn f() void {\n    asm volatile ("nop"\n        :\n        : [] "{r0}" (x),\n    );\n}\n', False),
