@@ -25,6 +25,12 @@ CASES = [
     ("rust", "start", "fn f() {\n    assert_eq!(a, )b;\n}\n", False),
     ("rust", "start", "fn f() {\n    println!(\"a\")\n    g();\n}\n", False),
     ("rust", "start", "fn f() {\n    println!(\"a\");\n    m! { x }\n    g();\n    vec![1]\n}\n", True),
+    # Rust: `_` is not an identifier, but a pattern, a type, an expression and a few names.
+    ("rust", "start", "fn f() {\n    let ::_ = g();\n}\n", False),
+    ("rust", "start", "fn _() {}\n", False),
+    ("rust", "start", "use std::fmt::Write as _;\nconst _: () = ();\n\nfn f(_: u8, g: fn(_: u8)) {\n"
+                      "    let _ = 1;\n    let v: Vec<_> = w.collect();\n    let (_, _x) = t;\n    _ = h();\n"
+                      "    m!(1u256 1.5f32 $_);\n}\n", True),
     # Python: bytes and str literals do not concatenate.
     ("python", "start", 'x = (b"abc\\x80" "abc\\ufffd", "strict")\n', False),
     ("python", "start", 'x = (b"abc" rb"\\x80", "a" f"{b}" r"\\c")\n', True),
