@@ -49,6 +49,10 @@ CASES = [
     ("typescript", "start", "export class {}\n", False),
     ("typescript", "start", "export default function <T>(x: T): T { return x }\nconst A = class {};\n", True),
     ("typescript", "start", "export default class {}\n", True),
+    # TypeScript: an expression statement does not start with `function`, `class` or `{`.
+    ("typescript", "start", "function () {}\n", False),
+    ("typescript", "start", "{a: 1, b: 2}\n", False),
+    ("typescript", "start", "(function () {})()\nx = class {}\n{\n  f()\n}\nasync () => 1\n", True),
     # Zig: a statement that starts with `switch` or a block ends there (no `;` after it).
     ("zig", "start", "fn f() void {\n    switch (x) {\n        else => {},\n    };\n}\n", False),
     ("zig", "start", "fn f() void {\n    {\n        g();\n    };\n}\n", False),
