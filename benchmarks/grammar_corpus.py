@@ -340,8 +340,8 @@ def mask_times(variants: list[tuple[str, Any]], texts: list[str], hf, max_tokens
     multi-millisecond outliers that are not the grammar's cost. Cold lexer caches are included in
     every pass. Whichever variant goes first on a token runs ~10% slower (it warms the caches the
     others then find), so the passes (``repeats`` rounded up to a multiple of the number of
-    variants) take turns at going first. Also returns, per timed
-    token, what precedes it (:func:`token_context`).
+    variants) take turns at going first. Also returns, per timed token, what precedes it
+    (:func:`token_context`).
     """
     grammars = [(llg.grammar_from("lark", lark), tok) for lark, tok in variants]
     times: list[list[float]] = [[] for _ in variants]
@@ -587,12 +587,12 @@ def markdown(results: list[Result], args, command: str) -> str:
         "|---|---|---|---|---|---|---|---|---|" + "---|---|" * len(_extra_columns(args)) + "---|---|",
     ]
     for r in results:
-        plain = "".join(f"| {_us(getattr(r, name + '_p50_us'))} | {_us(getattr(r, name + '_p99_us'))} "
+        extra = "".join(f"| {_us(getattr(r, name + '_p50_us'))} | {_us(getattr(r, name + '_p99_us'))} "
                         for name in _extra_columns(args))
         lines.append(
             f"| {r.language} | {r.native} | {r.candidates} ({r.skipped_large}) | {_pct(r.files_ok, r.files)} "
             f"| {_pct(r.functions_ok, r.functions)} | {_pct(r.mutants_rejected, r.mutants)} "
-            f"| {r.mask_p50_us:.0f} µs | {r.mask_p99_us:.0f} µs | {r.mask_mean_us:.0f} µs {plain}| {r.mask_tokens} "
+            f"| {r.mask_p50_us:.0f} µs | {r.mask_p99_us:.0f} µs | {r.mask_mean_us:.0f} µs {extra}| {r.mask_tokens} "
             f"| {r.seconds:.0f} |")
     lines += ["", "Targets: files ≥ 98%, broken variants rejected ≥ 95%, mask p50 ≤ 200 µs, p99 ≤ 2 ms.", ""]
     lines += _context_table(results)
