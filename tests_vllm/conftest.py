@@ -97,3 +97,92 @@ def vocab_size(model_config: Any) -> int:
 @pytest.fixture(scope="session")
 def eos_ids(tokenizer: Any) -> list[int]:
     return [tokenizer.eos_token_id]
+
+
+# -- one real vLLM engine (AsyncLLM on vLLM's CPU backend) for the whole session ----------------
+
+
+class EngineLoop:
+    """An event loop in a daemon thread: the engine, the HTTP server and the tests' coroutines share it.
+
+    vLLM's ``AsyncLLM`` belongs to the loop it first generates on, so everything that talks to it
+    (uvicorn's request handlers and the direct calls of the tests) runs on this one loop.
+    """
+
+    def __init__(self) -> None:
+        import asyncio
+        import threading
+
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True, name="vllm-tier-loop")
+        self._thread.start()
+
+    def run(self, coro: Any, timeout: float = 600.0) -> Any:
+        import asyncio
+
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=10)
+
+
+class ServedEngine:
+    """:class:`VllmEngine` over the embedded model, its generation service and a live HTTP server."""
+
+    def __init__(self, loop: EngineLoop, engine: Any, service: Any, server: Any, url: str) -> None:
+        self.loop, self.engine, self.service, self.server, self.url = loop, engine, service, server, url
+
+    def generate(self, request: dict[str, Any], timeout: float = 600.0) -> Any:
+        return self.loop.run(self.service.generate(request), timeout)
+
+
+#: the vLLM tier's engine: eager (no torch.compile: starts in ~30 s), a 1 GiB KV cache
+TIER_SETTINGS = {"enforce_eager": True, "kv_cache_gib": 1.0, "max_model_len": 4096, "max_num_seqs": 32}
+
+
+def _start_served_engine() -> ServedEngine:
+    import time
+
+    import uvicorn
+
+    from ananke._config import load_config
+    from ananke.runtime import ConstraintCache, GenerationService
+    from ananke.runtime.engines._vllm import VllmEngine, VllmSettings
+    from ananke.server import create_app
+    from ananke.server._serve import bind_socket
+
+    loop = EngineLoop()
+    cache = ConstraintCache(maxsize=128)
+
+    async def make_engine() -> Any:
+        return VllmEngine(VllmSettings(**TIER_SETTINGS), cache=cache)
+
+    engine = loop.run(make_engine())
+    service = GenerationService(engine, cache=cache)
+    app = create_app(service, load_config(env={}))
+    sock = bind_socket("127.0.0.1", 0)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on",
+                                           log_config=None, timeout_graceful_shutdown=5))
+    import asyncio
+
+    asyncio.run_coroutine_threadsafe(server.serve(sockets=[sock]), loop.loop)
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise TimeoutError("the HTTP server over the vLLM engine did not start")
+        time.sleep(0.05)
+    return ServedEngine(loop, engine, service, server, f"http://127.0.0.1:{sock.getsockname()[1]}")
+
+
+@pytest.fixture(scope="session")
+def served(model_dir: Path) -> Any:
+    """The session's one vLLM engine on CPU, with its service and a real uvicorn server on 127.0.0.1."""
+    import time
+
+    running = _start_served_engine()
+    yield running
+    running.server.should_exit = True
+    time.sleep(1.0)
+    running.engine.shutdown()
+    running.loop.stop()

