@@ -213,3 +213,47 @@ def test_cancelled_generation_frees_the_worker(engine) -> None:
     # Uncancelled, the first request would hold the single worker for its remaining ~1000 tokens (tens of
     # seconds on CPU); cancelled, it lets go after the token in flight.
     assert second.timings["queue_ms"] < 5000, second.timings
+
+
+def _big_schema(n: int) -> dict:
+    return {"type": "object", "additionalProperties": False, "required": [f"f{i}" for i in range(0, n, 3)],
+            "properties": {f"f{i}": {"anyOf": [{"type": "string", "pattern": f"^[a-z]{{{i % 7 + 1}}}-[0-9]+$"},
+                                                {"type": "integer", "minimum": i, "maximum": i * 10 + 5},
+                                                {"type": "array", "items": {"enum": [f"v{i}", f"w{i}"]}}]}
+                           for i in range(n)}}
+
+
+def test_compile_runs_off_the_event_loop_within_the_time_limit(engine) -> None:
+    """A cold compile does not stall the loop (a ticker keeps ticking), and one over the limit fails
+    with a located ConstraintLimitError instead of holding the request."""
+    import asyncio
+
+    from ananke.errors import ConstraintLimitError
+    from ananke.runtime import GenerationService, ServiceLimits
+
+    service = GenerationService(engine)
+
+    async def compile_while_ticking() -> tuple[float, int]:
+        ticks = 0
+        stop = asyncio.Event()
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while not stop.is_set():
+                ticks += 1
+                await asyncio.sleep(0.001)
+
+        task = asyncio.create_task(ticker())
+        started = asyncio.get_running_loop().time()
+        await service.compile_off_loop({"kind": "json_schema", "schema": _big_schema(120)})
+        elapsed = asyncio.get_running_loop().time() - started
+        stop.set()
+        await task
+        return elapsed, ticks
+
+    elapsed, ticks = asyncio.run(compile_while_ticking())
+    assert ticks >= max(3, int(elapsed / 0.001 * 0.2))  # the loop ran throughout the compile
+    strict = GenerationService(engine, limits=ServiceLimits(compile_timeout_s=0.0005))
+    with pytest.raises(ConstraintLimitError, match="compile_timeout_s") as info:
+        asyncio.run(strict.compile_off_loop({"kind": "json_schema", "schema": _big_schema(121)}))
+    assert info.value.to_dict()["errors"][0]["pointer"] == "/constraint"

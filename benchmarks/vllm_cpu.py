@@ -1,0 +1,402 @@
+"""vLLM on CPU, side by side: unconstrained, Ananke, vLLM's own guidance and xgrammar backends.
+
+    .venv-vllm/bin/python benchmarks/vllm_cpu.py --rounds 3 --out docs/results/vllm_cpu.md \\
+        --plot docs/results/vllm_cpu.png          # the plot needs matplotlib in .venv-vllm
+
+Runs in ``.venv-vllm`` (``make test-vllm`` builds it: vllm-cpu 0.32.0) on the embedded
+SmolLM2-135M-Instruct. Two vLLM engines live side by side: Ananke's ``VllmEngine`` (guidance
+backend plus Ananke's all_of logits processor) and a plain ``AsyncLLM`` with the ``xgrammar``
+backend. Four configurations take turns within every round (the order rotates each round) on
+the same prompts and JSON schemas, at concurrency 1 and 16:
+
+* ``unconstrained`` — the guidance engine, no constraint;
+* ``ananke`` — ``GenerationService.stream`` (compile cached, validation cached, vLLM, replay,
+  independent verification): what ``ananke serve`` runs per request;
+* ``vllm-guidance`` — the same engine given the raw schema (``StructuredOutputsParams(json=…)``),
+  no Ananke in the path;
+* ``vllm-xgrammar`` — the xgrammar engine given the raw schema.
+
+Per request: time to first token, decode tokens/s ((tokens − 1) / (last − first token)), and
+whether the output satisfies the schema (jsonschema). Aggregate tokens/s = all tokens / wall time
+of the batch. Then ``ananke serve`` itself at 16-way over HTTP (``/generate_api``): the vLLM
+engine against the transformers engine, taking turns.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
+
+SCHEMAS: list[tuple[str, dict[str, Any]]] = [
+    ("person", {"type": "object", "additionalProperties": False, "required": ["name", "age", "email"],
+                "properties": {"name": {"type": "string", "maxLength": 24},
+                               "age": {"type": "integer", "minimum": 0, "maximum": 120},
+                               "email": {"type": "string", "maxLength": 40}}}),
+    ("products", {"type": "array", "maxItems": 3, "items": {
+        "type": "object", "additionalProperties": False, "required": ["sku", "price", "category"],
+        "properties": {"sku": {"type": "string", "maxLength": 12}, "price": {"type": "number"},
+                       "category": {"enum": ["book", "toy", "food"]}}}}),
+    ("event", {"type": "object", "additionalProperties": False, "required": ["title", "day", "tags"],
+               "properties": {"title": {"type": "string", "maxLength": 30},
+                              "day": {"enum": ["mon", "tue", "wed", "thu", "fri"]},
+                              "tags": {"type": "array", "maxItems": 3, "items": {"type": "string",
+                                                                               "maxLength": 10}}}}),
+    ("point", {"type": "object", "additionalProperties": False, "required": ["x", "y", "label"],
+               "properties": {"x": {"type": "integer"}, "y": {"type": "integer"},
+                              "label": {"type": "string", "maxLength": 16}}}),
+]
+PROMPTS = {"person": "Describe a person as JSON.", "products": "List a few products as JSON.",
+           "event": "Describe a meeting as JSON.", "point": "Give a labelled point as JSON."}
+CONFIGS = ("unconstrained", "ananke", "vllm-guidance", "vllm-xgrammar")
+
+
+def _requests(n: int, seed0: int) -> list[tuple[str, dict[str, Any], int]]:
+    return [(SCHEMAS[i % len(SCHEMAS)][0], SCHEMAS[i % len(SCHEMAS)][1], seed0 + i) for i in range(n)]
+
+
+def _satisfies(text: str, schema: dict[str, Any]) -> bool:
+    import jsonschema
+
+    try:
+        jsonschema.validate(json.loads(text), schema)
+    except (ValueError, jsonschema.ValidationError):
+        return False
+    return True
+
+
+class Bench:
+    """The two engines, the Ananke service over the first, and the per-config request runners."""
+
+    def __init__(self, max_tokens: int, eager: bool) -> None:
+        from vllm import AsyncEngineArgs
+        from vllm.config import StructuredOutputsConfig
+        from vllm.v1.engine.async_llm import AsyncLLM
+
+        from ananke.runtime import ConstraintCache, GenerationService
+        from ananke.runtime._model import resolve_model
+        from ananke.runtime.engines._vllm import VllmEngine, VllmSettings
+
+        self.max_tokens = max_tokens
+        settings = VllmSettings(enforce_eager=eager, kv_cache_gib=1.0, max_model_len=2048, max_num_seqs=32)
+        cache = ConstraintCache(maxsize=64)
+        started = time.perf_counter()
+        self.engine = VllmEngine(settings, cache=cache)
+        self.start_s = {"guidance engine (Ananke)": time.perf_counter() - started}
+        self.service = GenerationService(self.engine, cache=cache)
+        _, path, _ = resolve_model(None)
+        started = time.perf_counter()
+        self.xgr = AsyncLLM.from_engine_args(AsyncEngineArgs(
+            **settings.engine_kwargs(path, on_cpu=True),
+            structured_outputs_config=StructuredOutputsConfig(backend="xgrammar")))
+        self.start_s["xgrammar engine"] = time.perf_counter() - started
+        self._n = 0
+
+    def _params(self, schema: dict[str, Any] | None, seed: int) -> Any:
+        from vllm import SamplingParams
+        from vllm.sampling_params import RequestOutputKind, StructuredOutputsParams
+
+        return SamplingParams(max_tokens=self.max_tokens, temperature=0.7, top_p=0.95, seed=seed,
+                              structured_outputs=StructuredOutputsParams(json=schema) if schema else None,
+                              output_kind=RequestOutputKind.DELTA, skip_special_tokens=True)
+
+    async def _raw(self, llm: Any, name: str, schema: dict[str, Any] | None, seed: int) -> dict[str, Any]:
+        from ananke.runtime.engines._vllm import prompt_token_ids, render_prompt
+
+        tok = self.engine._tokenizer
+        ids = prompt_token_ids(tok, PROMPTS[name])
+        self._n += 1
+        submitted = time.perf_counter()
+        first = last = None
+        tokens, text = 0, []
+        async for out in llm.generate(render_prompt(llm, ids), self._params(schema, seed), f"b{self._n}"):
+            now = time.perf_counter()
+            got = len(out.outputs[0].token_ids)
+            if got:
+                first = first or now
+                last = now
+            tokens += got
+            text.append(out.outputs[0].text)
+        return {"ttft": first - submitted, "tokens": tokens, "decode_s": last - first,
+                "ok": _satisfies("".join(text), schema) if schema else None}
+
+    async def _ananke(self, name: str, schema: dict[str, Any], seed: int) -> dict[str, Any]:
+        from ananke.runtime import GenerationResponse
+
+        submitted = time.perf_counter()
+        first = last = None
+        final = None
+        request = {"prompt": PROMPTS[name], "constraint": {"kind": "json_schema", "schema": schema},
+                   "max_tokens": self.max_tokens, "temperature": 0.7, "top_p": 0.95, "top_k": 0, "seed": seed}
+        async for item in self.service.stream(request):
+            now = time.perf_counter()
+            if isinstance(item, GenerationResponse):
+                final = item
+            else:
+                first = first or now
+                last = now
+        return {"ttft": first - submitted, "tokens": final.tokens_generated, "decode_s": last - first,
+                "ok": final.constraint_satisfied and _satisfies(final.generated_text, schema)}
+
+    def one(self, config: str, name: str, schema: dict[str, Any], seed: int) -> Any:
+        if config == "unconstrained":
+            return self._raw(self.engine._llm, name, None, seed)
+        if config == "ananke":
+            return self._ananke(name, schema, seed)
+        if config == "vllm-guidance":
+            return self._raw(self.engine._llm, name, schema, seed)
+        return self._raw(self.xgr, name, schema, seed)
+
+    async def batch(self, config: str, concurrency: int, seed0: int) -> dict[str, Any]:
+        started = time.perf_counter()
+        rows = await asyncio.gather(*(self.one(config, n, s, seed) for n, s, seed in _requests(concurrency, seed0)))
+        return {"wall_s": time.perf_counter() - started, "rows": rows}
+
+
+#: the all_of workload: two grammars the compiler cannot merge (words, and words of the letters a-m)
+WORDS = {"kind": "grammar", "lark": 'start: WORD (" " WORD){2,12} "."\nWORD: /[a-z]{1,10}/'}
+LETTERS = {"kind": "grammar", "lark": 'start: /[a-m ]+/ "."'}
+ALL_OF = {"kind": "composite", "op": "all_of", "parts": [WORDS, LETTERS]}
+
+
+async def all_of_batch(bench: Bench, constraint: dict[str, Any], concurrency: int, seed0: int) -> dict[str, Any]:
+    """Ananke on the guidance engine with one grammar, or with a second through the logits processor."""
+    from ananke.runtime import GenerationResponse
+
+    async def one(seed: int) -> dict[str, Any]:
+        submitted = time.perf_counter()
+        first = last = final = None
+        async for item in bench.service.stream({"prompt": "Write a short sentence.", "constraint": constraint,
+                                                "max_tokens": bench.max_tokens, "temperature": 0.7, "seed": seed}):
+            now = time.perf_counter()
+            if isinstance(item, GenerationResponse):
+                final = item
+            else:
+                first = first or now
+                last = now
+        ok = final.constraint_satisfied or final.finish_reason == "length"
+        return {"ttft": first - submitted, "tokens": final.tokens_generated, "decode_s": last - first,
+                "ok": ok and final.finish_reason != "constraint_error"}
+
+    started = time.perf_counter()
+    rows = await asyncio.gather(*(one(seed0 + i) for i in range(concurrency)))
+    return {"wall_s": time.perf_counter() - started, "rows": rows}
+
+
+async def run_all_of(bench: Bench, rounds: int) -> dict[str, dict[str, dict[str, float]]]:
+    variants = {"one grammar": WORDS, "all_of (+ logits processor)": ALL_OF}
+    results: dict[str, dict[str, list[dict[str, Any]]]] = {v: {"1": [], "16": []} for v in variants}
+    for variant in variants.values():
+        await all_of_batch(bench, variant, 2, 999)
+    for r in range(rounds):
+        for concurrency in (1, 16):
+            for name in (list(variants) if r % 2 == 0 else list(reversed(variants))):
+                for k in range(4 if concurrency == 1 else 1):
+                    results[name][str(concurrency)].append(
+                        await all_of_batch(bench, variants[name], concurrency, 100 * r + 10 * k))
+    return {name: {c: _summary(b) for c, b in per.items()} for name, per in results.items()}
+
+
+def _summary(batches: list[dict[str, Any]]) -> dict[str, float]:
+    rows = [r for b in batches for r in b["rows"]]
+    decode = [(r["tokens"] - 1) / r["decode_s"] for r in rows if r["tokens"] > 1 and r["decode_s"] > 0]
+    oks = [r["ok"] for r in rows if r["ok"] is not None]
+    return {"requests": len(rows), "tokens": sum(r["tokens"] for r in rows),
+            "aggregate_tps": sum(r["tokens"] for r in rows) / sum(b["wall_s"] for b in batches),
+            "decode_tps": statistics.median(decode), "ttft_ms": statistics.median(r["ttft"] for r in rows) * 1e3,
+            "satisfied": (sum(oks) / len(oks)) if oks else float("nan")}
+
+
+async def run_engines(bench: Bench, rounds: int) -> dict[str, dict[int, dict[str, float]]]:
+    results: dict[str, dict[int, list[dict[str, Any]]]] = {c: {1: [], 16: []} for c in CONFIGS}
+    for concurrency in (1, 16):
+        await bench.batch("ananke", concurrency, 999)  # warm-up: every schema compiled and cached
+        await bench.batch("vllm-guidance", concurrency, 999)
+        await bench.batch("vllm-xgrammar", concurrency, 999)
+    for r in range(rounds):
+        order = CONFIGS[r % len(CONFIGS):] + CONFIGS[:r % len(CONFIGS)]
+        for concurrency in (1, 16):
+            for config in order:
+                repeats = 4 if concurrency == 1 else 1  # concurrency 1: the four schemas one after another
+                for k in range(repeats):
+                    results[config][concurrency].append(await bench.batch(config, concurrency, 100 * r + k))
+        print(f"round {r + 1}/{rounds} done", file=sys.stderr)
+    return {c: {n: _summary(b) for n, b in per.items()} for c, per in results.items()}
+
+
+async def run_serve(bench: Bench, rounds: int, max_tokens: int) -> dict[str, dict[str, float]]:
+    """``ananke serve`` at 16-way over HTTP: the vLLM engine vs the transformers engine."""
+    import httpx
+    import uvicorn
+
+    from ananke._config import load_config
+    from ananke.runtime import GenerationService
+    from ananke.server import create_app
+    from ananke.server._live import LiveServer
+    from ananke.server._serve import bind_socket
+
+    sock = bind_socket("127.0.0.1", 0)
+    server = uvicorn.Server(uvicorn.Config(create_app(bench.service, load_config(env={})), log_level="warning",
+                                           access_log=False, lifespan="on", log_config=None))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started:
+        await asyncio.sleep(0.05)
+    urls = {"vllm": f"http://127.0.0.1:{sock.getsockname()[1]}"}
+    transformers = LiveServer(create_app(lambda: GenerationService.from_model(), load_config(env={}))).start()
+    urls["transformers"] = transformers.url
+    out: dict[str, list[tuple[float, list[Any]]]] = {"vllm": [], "transformers": []}
+    async with httpx.AsyncClient(timeout=900) as client:
+
+        async def one(url: str, i: int) -> Any:
+            name, schema = SCHEMAS[i % len(SCHEMAS)]
+            started = time.perf_counter()
+            resp = await client.post(url + "/generate_api", json={
+                "prompt": PROMPTS[name], "constraints": {"json_schema": schema}, "max_tokens": max_tokens,
+                "temperature": 0.7, "seed": i})
+            body = resp.json()
+            return body["tokens_generated"], time.perf_counter() - started, body["constraint_satisfied"]
+
+        for r in range(rounds + 1):
+            for engine in (("vllm", "transformers") if r % 2 else ("transformers", "vllm")):
+                started = time.perf_counter()
+                rows = await asyncio.gather(*(one(urls[engine], 16 * r + i) for i in range(16)))
+                if r:  # round 0 warms both up
+                    out[engine].append((time.perf_counter() - started, rows))
+    transformers.stop()
+    server.should_exit = True
+    await task
+    summary = {}
+    for engine, batches in out.items():
+        rows = [row for _, rs in batches for row in rs]
+        summary[engine] = {"aggregate_tps": sum(t for t, _, _ in rows) / sum(w for w, _ in batches),
+                           "p50_latency_s": statistics.median(s for _, s, _ in rows),
+                           "satisfied": sum(ok for _, _, ok in rows) / len(rows), "requests": len(rows)}
+    return summary
+
+
+def _machine() -> str:
+    try:
+        lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout
+        model = next(line.split(":", 1)[1].strip() for line in lscpu.splitlines() if line.startswith("Model name"))
+    except (OSError, StopIteration, subprocess.SubprocessError):
+        model = platform.processor() or "unknown CPU"
+    return f"{model}, {os.cpu_count()} cores"
+
+
+def render(report: dict[str, Any]) -> str:
+    from importlib.metadata import version
+
+    eng = report["engines"]
+    lines = [f"# vLLM on CPU: Ananke vs vLLM's own backends (`benchmarks/vllm_cpu.py`)", "",
+             f"Machine: {report['machine']}. vllm-cpu {version('vllm-cpu')}, torch {version('torch')}, "
+             f"llguidance {version('llguidance')}, xgrammar {version('xgrammar')}; embedded SmolLM2-135M-Instruct, "
+             f"enforce_eager={report['eager']}, max_tokens={report['max_tokens']}, temperature 0.7, "
+             f"{report['rounds']} rounds taking turns (order rotated each round).", "",
+             f"Command: `{report['command']}`", "",
+             "Engine start (s): " + ", ".join(f"{k} {v:.1f}" for k, v in report["start_s"].items()), ""]
+    for concurrency in ("1", "16"):
+        base = eng["unconstrained"][concurrency]
+        lines += [f"## Concurrency {concurrency}", "",
+                  "| config | requests | aggregate tok/s | decode tok/s (median per request) | ratio to unconstrained "
+                  "| ratio to vllm-guidance | TTFT p50 ms | satisfied |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|"]
+        for config in CONFIGS:
+            row = eng[config][concurrency]
+            ok = "—" if row["satisfied"] != row["satisfied"] else f"{row['satisfied']:.0%}"
+            lines.append(f"| {config} | {row['requests']} | {row['aggregate_tps']:.1f} | {row['decode_tps']:.1f} | "
+                         f"{row['decode_tps'] / base['decode_tps']:.3f} | "
+                         f"{row['decode_tps'] / eng['vllm-guidance'][concurrency]['decode_tps']:.3f} | "
+                         f"{row['ttft_ms']:.1f} | {ok} |")
+        lines.append("")
+    lines += ["## all_of across two grammars: the logits processor's cost", "",
+              "Ananke on the guidance engine: one Lark grammar, against the same grammar AND a second one "
+              "(enforced by Ananke's logits processor inside vLLM's worker).", "",
+              "| variant | concurrency | requests | decode tok/s (median per request) | ratio | TTFT p50 ms "
+              "| no constraint_error |", "|---|---:|---:|---:|---:|---:|---:|"]
+    for concurrency in ("1", "16"):
+        base = report["all_of"]["one grammar"][concurrency]["decode_tps"]
+        for variant, per in report["all_of"].items():
+            row = per[concurrency]
+            lines.append(f"| {variant} | {concurrency} | {row['requests']} | {row['decode_tps']:.1f} | "
+                         f"{row['decode_tps'] / base:.3f} | {row['ttft_ms']:.1f} | {row['satisfied']:.0%} |")
+    lines.append("")
+    serve = report["serve"]
+    lines += ["## `ananke serve` at 16-way over HTTP (`/generate_api`, JSON schemas)", "",
+              "| engine | requests | aggregate tok/s | p50 latency s | satisfied |", "|---|---:|---:|---:|---:|"]
+    for engine, row in serve.items():
+        lines.append(f"| {engine} | {row['requests']} | {row['aggregate_tps']:.1f} | {row['p50_latency_s']:.2f} | "
+                     f"{row['satisfied']:.0%} |")
+    ratio = serve["vllm"]["aggregate_tps"] / serve["transformers"]["aggregate_tps"]
+    lines += ["", f"vLLM engine / transformers engine, aggregate at 16-way: **{ratio:.2f}×**", ""]
+    return "\n".join(lines)
+
+
+def plot(report: dict[str, Any], out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
+    for ax, concurrency in zip(axes[:2], ("1", "16")):
+        values = [report["engines"][c][concurrency]["decode_tps"] for c in CONFIGS]
+        ax.bar(CONFIGS, values, color=["#999", "#2a7", "#47c", "#c74"])
+        ax.set_title(f"decode tok/s per request, concurrency {concurrency}")
+        ax.tick_params(axis="x", rotation=20)
+    serve = report["serve"]
+    axes[2].bar(list(serve), [serve[e]["aggregate_tps"] for e in serve], color=["#2a7", "#999"])
+    axes[2].set_title("ananke serve, 16-way: aggregate tok/s")
+    fig.suptitle(f"vLLM CPU backend, SmolLM2-135M — {report['machine']}")
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--max-tokens", type=int, default=64)
+    parser.add_argument("--compile", action="store_true", help="torch.compile (default: enforce_eager)")
+    parser.add_argument("--out", type=Path)
+    parser.add_argument("--plot", type=Path)
+    parser.add_argument("--json", type=Path, help="raw figures as JSON")
+    args = parser.parse_args(argv)
+
+    async def run() -> dict[str, Any]:
+        bench = Bench(args.max_tokens, eager=not args.compile)
+        try:
+            engines = await run_engines(bench, args.rounds)
+            all_of = await run_all_of(bench, args.rounds)
+            serve = await run_serve(bench, args.rounds, args.max_tokens)
+        finally:
+            bench.xgr.shutdown()
+            bench.engine.shutdown()
+        return {"engines": {c: {str(k): v for k, v in per.items()} for c, per in engines.items()}, "serve": serve,
+                "all_of": all_of, "start_s": bench.start_s}
+
+    report = asyncio.run(run())
+    report.update(machine=_machine(), eager=not args.compile, max_tokens=args.max_tokens, rounds=args.rounds,
+                  command="python benchmarks/vllm_cpu.py " + " ".join(argv if argv is not None else sys.argv[1:]))
+    text = render(report)
+    print(text)
+    if args.out:
+        args.out.write_text(text + "\n", encoding="utf-8")
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2), encoding="utf-8")
+    if args.plot:
+        plot(report, args.plot)
+    return report
+
+
+if __name__ == "__main__":
+    main()
