@@ -33,6 +33,9 @@ GUIDANCE_FIELDS = ("type", "version", "json_schema", "grammar", "patterns", "tok
 MAZE_SCHEMA_FIELDS = {"schema_type": "type", "properties": "properties", "required": "required",
                       "additional_properties": "additionalProperties"}
 JSON_SCHEMA_TYPES = ("array", "boolean", "integer", "null", "number", "object", "string")
+SCHEMA_KEYWORDS = frozenset({"properties", "items", "prefixItems", "required", "additionalProperties", "enum",
+                             "const", "minimum", "maximum", "minLength", "maxLength", "pattern", "format", "anyOf",
+                             "oneOf", "allOf", "$defs", "definitions", "$ref", "title", "description"})
 # Top-level keys that belong to the other accepted formats: a document with one of them is not a plain schema.
 OTHER_FORMAT_KEYS = frozenset({"kind", "ir_version", "constraint", "constraint_ir", "constraints", "json_schema",
                                "grammar", "regex_patterns", "token_mask", "token_masks", "patterns", "schema"})
@@ -180,8 +183,17 @@ def _foreign_node(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]
 
 def _is_json_schema_type(value: Any) -> bool:
     if isinstance(value, list):
-        return bool(value) and all(item in JSON_SCHEMA_TYPES for item in value)
+        return any(item in JSON_SCHEMA_TYPES for item in value)
     return value in JSON_SCHEMA_TYPES
+
+
+def _claims_schema_type(data: dict[str, Any]) -> bool:
+    """A JSON Schema ``type`` — or a misspelled one next to other JSON Schema keywords (then found invalid)."""
+    kind = data.get("type")
+    if _is_json_schema_type(kind):
+        return True
+    spelled = isinstance(kind, str) or (isinstance(kind, list) and all(isinstance(k, str) for k in kind))
+    return spelled and bool(SCHEMA_KEYWORDS & set(data))
 
 
 def _looks_like_json_schema(data: dict[str, Any]) -> bool:
@@ -189,7 +201,7 @@ def _looks_like_json_schema(data: dict[str, Any]) -> bool:
 
     A document with both (``{"type": "string", "grammar": ...}``) is ambiguous and refused.
     """
-    if "$schema" not in data and not _is_json_schema_type(data.get("type")):
+    if "$schema" not in data and not _claims_schema_type(data):
         return False
     clashing = sorted(OTHER_FORMAT_KEYS & set(data))
     if clashing:
