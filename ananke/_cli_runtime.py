@@ -1,7 +1,9 @@
 """``ananke generate``, ``ananke serve`` and ``ananke config`` (added to the CLI by :func:`add_commands`).
 
 Exit codes: 0 success; 1 bad constraint (diagnostics on stderr) or failed generation / unreachable
-server; 2 usage (bad arguments, unreadable files, request out of bounds, bad configuration).
+server; 2 usage (bad arguments, unreadable files, request out of bounds, bad configuration);
+4 (``generate``) the output was produced but its verification says it does not satisfy the
+constraint (for example cut off by ``--max-tokens``); the warning names the limit.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 __all__ = ["add_commands", "cmd_config", "cmd_generate", "cmd_serve", "service_factory"]
 
 KINDS = ("json_schema", "lark", "gbnf", "regex", "ir")
+EXIT_UNSATISFIED = 4
 
 
 class _Usage(Exception):
@@ -132,7 +135,21 @@ def _generate_local(config: Any, prompt: str, fields: dict[str, Any]) -> Any:
     return asyncio.run(run())
 
 
-def _print_result(resp: Any, as_json: bool) -> None:
+def _cut_off_by(resp: Any, fields: dict[str, Any]) -> str:
+    """Which limit ended the generation, in the words of the flag that sets it."""
+    meta = resp.metadata
+    if resp.finish_reason == "length":
+        return (f"cut off by --max-tokens {fields.get('max_tokens')} after {resp.tokens_generated} tokens"
+                if resp.tokens_generated >= (fields.get("max_tokens") or 0) else
+                f"cut off by the model's context length after {resp.tokens_generated} tokens")
+    if resp.finish_reason == "constraint_error":
+        return f"stopped: {meta.error or 'the constraint allowed no token'}"
+    if resp.finish_reason == "stop" and fields.get("stop_sequences"):
+        return "stopped at a --stop sequence or the end of sequence"
+    return f"finish_reason={resp.finish_reason}"
+
+
+def _print_result(resp: Any, as_json: bool, fields: dict[str, Any]) -> None:
     if as_json:
         json.dump(resp.model_dump(mode="json"), sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
@@ -144,8 +161,9 @@ def _print_result(resp: Any, as_json: bool) -> None:
         print(f"ananke: warning: generation stopped: {meta.error or 'the constraint allowed no token'}",
               file=sys.stderr)
     if not resp.constraint_satisfied:
-        why = "; ".join(meta.verification_errors) or f"finish_reason={resp.finish_reason}"
-        print(f"ananke: warning: the output does not satisfy the constraint ({why})", file=sys.stderr)
+        why = "; ".join([_cut_off_by(resp, fields), *meta.verification_errors])
+        print(f"ananke: warning: the output does not satisfy the constraint ({why}); exit code {EXIT_UNSATISFIED}",
+              file=sys.stderr)
     elif meta.constraint_kinds:
         print(f"ananke: verified: output satisfies the constraint ({', '.join(meta.constraint_kinds)}; "
               f"{resp.tokens_generated} tokens, {resp.finish_reason})", file=sys.stderr)
@@ -173,8 +191,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
     except ananke.AnankeError as exc:
         _err(str(exc))
         return 1
-    _print_result(resp, args.json)
-    return 0
+    _print_result(resp, args.json, fields)
+    return 0 if resp.constraint_satisfied else EXIT_UNSATISFIED
 
 
 # -- serve ----------------------------------------------------------------------------------------

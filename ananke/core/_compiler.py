@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import hashlib
 import time
 from typing import Any, NoReturn
@@ -180,7 +182,11 @@ def compile_with_matchers(source: Any, *, lenient: bool = False, tokenizer: Any 
     # everything that needs no llguidance runs before its build, which evicts the CPU caches
     fingerprint, kinds = _fingerprint(node_text, lenient), node_kinds(ir.constraint)
     build = build and tokenizer is not None
-    lowered, grammars, grammar_warnings, matchers = _lower_checked(host, ir, lenient, tokenizer, root_pointer, build)
+    try:
+        lowered, grammars, grammar_warnings, matchers = _lower_checked(host, ir, lenient, tokenizer, root_pointer,
+                                                                       build)
+    except ConstraintError as exc:
+        raise _pointing_into_plain_schema(exc, ir) from exc
     mask = _token_mask(lowered)
     if mask is not None and tokenizer is not None:
         _check_token_ids(mask, tokenizer.vocab_size, root_pointer)
@@ -196,6 +202,18 @@ def compile_with_matchers(source: Any, *, lenient: bool = False, tokenizer: Any 
         ir=ir,
     )
     return compiled, matchers if build else None
+
+
+def _pointing_into_plain_schema(exc: ConstraintError, ir: ConstraintIR) -> ConstraintError:
+    """A plain JSON Schema input *is* the node's ``schema``: its diagnostics point into the file itself."""
+    if ir.metadata.get("format") != "json_schema" or not all(
+            d.pointer == "/schema" or d.pointer.startswith("/schema/") for d in exc.diagnostics):
+        return exc
+    rebased = [dataclasses.replace(d, pointer=d.pointer[len("/schema"):] or "/") for d in exc.diagnostics]
+    try:
+        return type(exc)(rebased)
+    except TypeError:  # a subclass with its own constructor: keep it as it is
+        return exc
 
 
 def _lower_checked(host: PluginHost, ir: ConstraintIR, lenient: bool, tokenizer: Any, pointer: str,

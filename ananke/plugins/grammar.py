@@ -58,6 +58,7 @@ class GrammarNode(NodeModel):
     rules: list[BraidRule] | None = None
     start_symbol: str | None = None
     terminals: dict[str, str] | None = None
+    language: str | None = None
     start: str | None = None
 
     @model_validator(mode="after")
@@ -67,8 +68,8 @@ class GrammarNode(NodeModel):
             raise ValueError(f"exactly one of lark, gbnf, builtin, rules is required (got {sources or 'none'})")
         if self.rules is not None and not self.start_symbol:
             raise ValueError("rules need start_symbol")
-        if self.rules is None and (self.start_symbol or self.terminals):
-            raise ValueError("start_symbol and terminals only apply to rules")
+        if self.rules is None and (self.start_symbol or self.terminals or self.language):
+            raise ValueError("start_symbol, terminals and language only apply to rules")
         text = self.lark or self.gbnf or ""
         if len(text) > MAX_GRAMMAR_CHARS:
             raise ValueError(f"grammar text is {len(text)} characters; the limit is {MAX_GRAMMAR_CHARS}")
@@ -149,23 +150,35 @@ def _lower_builtin(node: GrammarNode, ctx: LoweringContext) -> Lowered:
 
 
 def braid_to_lark(node: GrammarNode, pointer: str = "") -> tuple[str, str]:
-    """Braid's rule list as a standalone Lark grammar; returns (text, entry rule name)."""
+    """Braid's rule list as a standalone Lark grammar; returns (text, entry rule name).
+
+    Names the rules use but do not define resolve against the built-in grammar of ``language``
+    (whose text is then appended, its names prefixed); any still undefined make one diagnostic.
+    """
     nonterminals: dict[str, str] = {}
     for rule in node.rules or []:
         nonterminals.setdefault(rule.lhs, "r_" + re.sub(r"[^a-z0-9_]", "_", rule.lhs.lower()) + f"_{len(nonterminals)}")
     table = {**BRAID_TOKENS, **{name: _terminal_body(body) for name, body in (node.terminals or {}).items()}}
+    external, builtin_text = _language_rules(node.language)
     used: dict[str, str] = {}
+    used_external: set[str] = set()
     bodies: dict[str, list[str]] = {}
-    problems = []
+    undefined: dict[str, str] = {}
     for i, rule in enumerate(node.rules or []):
         symbols = []
         for j, symbol in enumerate(rule.rhs):
             resolved = _braid_symbol(symbol, nonterminals, table, used)
+            if resolved is None and symbol in external:
+                resolved = external[symbol]
+                used_external.add(symbol)
             if resolved is None:
-                problems.append(Diagnostic(f"undefined symbol {symbol!r}", pointer=f"{pointer}/rules/{i}/rhs/{j}"))
+                undefined.setdefault(symbol, f"{pointer}/rules/{i}/rhs/{j}")
             else:
                 symbols.append(resolved)
         bodies.setdefault(nonterminals[rule.lhs], []).append(" ".join(symbols) if symbols else '""')
+    problems = []
+    if undefined:
+        problems.append(_undefined_names(undefined, node.language, tuple(nonterminals)))
     if node.start_symbol not in nonterminals:
         problems.append(Diagnostic(f"start_symbol {node.start_symbol!r} is not the lhs of any rule",
                                    pointer=f"{pointer}/start_symbol", allowed=tuple(nonterminals)))
@@ -174,7 +187,44 @@ def braid_to_lark(node: GrammarNode, pointer: str = "") -> tuple[str, str]:
     lines = [f"{name}: {' | '.join(alternatives)}" for name, alternatives in bodies.items()]
     lines += [f"{terminal}: {table[name]}" for name, terminal in used.items()]
     lines.append(f"%ignore {_WS}")
+    if used_external:
+        lines.append(builtin_text)
     return "\n".join(lines) + "\n", nonterminals[node.start_symbol]
+
+
+# Braid's names for rules that the built-in grammars call otherwise.
+_BRAID_RULE_ALIASES = {"identifier": "NAME"}
+
+
+def _language_rules(language: str | None) -> tuple[dict[str, str], str]:
+    """``{name: prefixed name}`` for the rules of built-in grammar ``language``, and its prefixed text."""
+    if language is None:
+        return {}, ""
+    from ananke import grammars
+
+    if language not in grammars.BUILTIN_LANGUAGES:
+        raise ConstraintError(Diagnostic(f"no built-in grammar for language {language!r}", pointer="/language",
+                                         allowed=tuple(grammars.BUILTIN_LANGUAGES)))
+    text = grammars.grammar_text(language)
+    mapping = {name: f"{language}__{name}" if name[:1].islower() else f"{language.upper()}__{name}"
+               for name in defined_names(text)}
+    external = {name: prefixed for name, prefixed in mapping.items() if name[:1].islower()}
+    external.update({alias: mapping[target] for alias, target in _BRAID_RULE_ALIASES.items()
+                     if target in mapping and alias not in external})
+    return external, rename_names(text, mapping).strip()
+
+
+def _undefined_names(undefined: dict[str, str], language: str | None, defined: tuple[str, ...]) -> Diagnostic:
+    names = ", ".join(undefined)
+    if language is not None:
+        hint = f"neither the rules nor the built-in {language} grammar define them"
+    else:
+        from ananke import grammars
+
+        hint = ("define them, or send the rules in an export document whose `language` has a built-in grammar "
+                f"({', '.join(grammars.BUILTIN_LANGUAGES)})")
+    return Diagnostic(f"the rules use {len(undefined)} undefined name(s): {names}; {hint}",
+                      pointer=next(iter(undefined.values())), allowed=defined or None)
 
 
 def _terminal_body(body: str) -> str:

@@ -67,10 +67,16 @@ class GenerationRequest(BaseModel):
     request_id: str | None = None
 
     def constraint_source(self) -> Any:
-        """The one constraint input of this request, or None."""
+        """The one constraint input of this request, or None.
+
+        ``{}`` and Maze's empty skeleton ``{"type": "object", "properties": {}, "constraints": []}``
+        mean no constraint (:func:`ananke.core._normalize.is_unconstrained`).
+        """
+        from ananke.core._normalize import is_unconstrained  # noqa: PLC0415
+
         given = [(name, value) for name, value in
                  (("constraints", self.constraints), ("constraint", self.constraint),
-                  ("constraint_ir", self.constraint_ir)) if value is not None]
+                  ("constraint_ir", self.constraint_ir)) if not is_unconstrained(value)]
         if len(given) > 1:
             names = ", ".join(name for name, _ in given)
             raise RequestError(f"give at most one of constraints, constraint, constraint_ir (got {names})",
@@ -97,6 +103,8 @@ class GenerationMetadata(BaseModel):
     verification_errors: list[str] = Field(default_factory=list)
     engine: str = ""
     error: str | None = None
+    provenance: dict[str, Any] | None = None
+    """Braid's ``rich_context``, ``feasibility_score`` and ``is_feasible`` when the constraint carried them."""
 
 
 class GenerationResponse(BaseModel):
@@ -127,6 +135,12 @@ def _check_number(value: float, field: str, low: float, high: float | None, *, l
         left = "(" if low_open else "["
         right = f"{high}]" if high is not None else "∞)"
         raise RequestError(f"{field} must be in {left}{low}, {right}; got {value}", field=field)
+
+
+def _provenance(source: Any) -> dict[str, Any] | None:
+    from ananke.core._normalize import constraint_provenance  # noqa: PLC0415
+
+    return constraint_provenance(source) or None
 
 
 class GenerationService:
@@ -218,13 +232,14 @@ class GenerationService:
         prompt = compose_prompt(request.prompt, request.context)
         self._check_prompt_tokens(prompt, params)
         info: dict[str, Any] = {"request_id": request.request_id or uuid.uuid4().hex, "cache_hit": False,
-                                "compile_ms": 0.0}
+                                "compile_ms": 0.0, "provenance": None}
         compiled = None
         if source is not None:
             started = time.perf_counter()
             compiled, hit = await self.compile_off_loop(source, lenient=request.lenient)
             info["cache_hit"] = hit
             info["compile_ms"] = round((time.perf_counter() - started) * 1000.0, 3)
+            info["provenance"] = _provenance(source)
         return request, params, prompt, compiled, info
 
     def _respond(self, request: GenerationRequest, compiled: Any, out: EngineOutput, info: dict[str, Any],
@@ -251,6 +266,7 @@ class GenerationService:
             verification_errors=errors,
             engine=self.engine.name,
             error=out.error,
+            provenance=info.get("provenance"),
             **{k: round(v, 3) for k, v in out.timings.items() if k not in ("queue_ms", "generate_ms")},
         )
         return GenerationResponse(

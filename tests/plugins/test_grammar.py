@@ -83,8 +83,9 @@ def test_braid_undefined_symbols_are_named():
     node = {"kind": "grammar", "start_symbol": "s", "rules": [{"lhs": "s", "rhs": ["FUNCTION", "WHATEVER", "thing"]}]}
     with pytest.raises(ConstraintError) as info:
         ananke.compile(node)
-    assert [d.pointer for d in info.value.diagnostics] == ["/rules/0/rhs/1", "/rules/0/rhs/2"]
-    assert "WHATEVER" in info.value.diagnostics[0].message
+    [diagnostic] = info.value.diagnostics  # one diagnostic lists every undefined name, at the first one
+    assert diagnostic.pointer == "/rules/0/rhs/1"
+    assert "WHATEVER, thing" in diagnostic.message and "language" in diagnostic.message
 
 
 def test_braid_table_covers_the_documented_tokens():
