@@ -19,7 +19,8 @@ the same prompts and JSON schemas, at concurrency 1 and 16:
 Per request: time to first token, decode tokens/s ((tokens − 1) / (last − first token)), and
 whether the output satisfies the schema (jsonschema). Aggregate tokens/s = all tokens / wall time
 of the batch. Then ``ananke serve`` itself at 16-way over HTTP (``/generate_api``): the vLLM
-engine against the transformers engine, taking turns.
+engine (``.venv-vllm``) against the transformers engine (``.venv``, the default install), each a
+server process of its own, taking turns.
 """
 
 from __future__ import annotations
@@ -235,47 +236,65 @@ async def run_engines(bench: Bench, rounds: int) -> dict[str, dict[int, dict[str
     return {c: {n: _summary(b) for n, b in per.items()} for c, per in results.items()}
 
 
-async def run_serve(bench: Bench, rounds: int, max_tokens: int) -> dict[str, dict[str, float]]:
-    """``ananke serve`` at 16-way over HTTP: the vLLM engine vs the transformers engine."""
+def _start_server(python_bin: Path, engine: str, port: int, log: Path) -> Any:
+    """``ananke serve --engine ENGINE`` as users run it: its own process, its own virtualenv."""
+    env = {**os.environ, "ANANKE_ENFORCE_EAGER": "1", "ANANKE_KV_CACHE_GIB": "1", "ANANKE_MAX_MODEL_LEN": "2048",
+           "ANANKE_LOG_LEVEL": "WARNING"}
+    ananke = python_bin.with_name("ananke")
+    return subprocess.Popen([str(ananke), "serve", "--engine", engine, "--port", str(port)], env=env,
+                            stdout=log.open("w"), stderr=subprocess.STDOUT)
+
+
+async def _wait_healthy(url: str, timeout: float = 600.0) -> None:
     import httpx
-    import uvicorn
 
-    from ananke._config import load_config
-    from ananke.runtime import GenerationService
-    from ananke.server import create_app
-    from ananke.server._live import LiveServer
-    from ananke.server._serve import bind_socket
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient(timeout=10) as client:
+        while time.monotonic() < deadline:
+            try:
+                if (await client.get(url + "/health")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.5)
+    raise TimeoutError(f"{url} did not become healthy")
 
-    sock = bind_socket("127.0.0.1", 0)
-    server = uvicorn.Server(uvicorn.Config(create_app(bench.service, load_config(env={})), log_level="warning",
-                                           access_log=False, lifespan="on", log_config=None))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:
-        await asyncio.sleep(0.05)
-    urls = {"vllm": f"http://127.0.0.1:{sock.getsockname()[1]}"}
-    transformers = LiveServer(create_app(lambda: GenerationService.from_model(), load_config(env={}))).start()
-    urls["transformers"] = transformers.url
+
+async def run_serve(rounds: int, max_tokens: int, main_python: Path) -> dict[str, dict[str, float]]:
+    """``ananke serve`` at 16-way over HTTP: the vLLM engine (this venv) vs the transformers engine
+    (``main_python``'s venv, the default install), each a server process of its own, taking turns."""
+    import httpx
+
+    servers = {"vllm": (Path(sys.executable), 18431), "transformers": (main_python, 18432)}
+    procs = {name: _start_server(py, name, port, Path(f"/tmp/ananke-bench-{name}.log"))
+             for name, (py, port) in servers.items()}
+    urls = {name: f"http://127.0.0.1:{port}" for name, (_, port) in servers.items()}
     out: dict[str, list[tuple[float, list[Any]]]] = {"vllm": [], "transformers": []}
-    async with httpx.AsyncClient(timeout=900) as client:
+    try:
+        for url in urls.values():
+            await _wait_healthy(url)
+        async with httpx.AsyncClient(timeout=900) as client:
 
-        async def one(url: str, i: int) -> Any:
-            name, schema = SCHEMAS[i % len(SCHEMAS)]
-            started = time.perf_counter()
-            resp = await client.post(url + "/generate_api", json={
-                "prompt": PROMPTS[name], "constraints": {"json_schema": schema}, "max_tokens": max_tokens,
-                "temperature": 0.7, "seed": i})
-            body = resp.json()
-            return body["tokens_generated"], time.perf_counter() - started, body["constraint_satisfied"]
-
-        for r in range(rounds + 1):
-            for engine in (("vllm", "transformers") if r % 2 else ("transformers", "vllm")):
+            async def one(url: str, i: int) -> Any:
+                name, schema = SCHEMAS[i % len(SCHEMAS)]
                 started = time.perf_counter()
-                rows = await asyncio.gather(*(one(urls[engine], 16 * r + i) for i in range(16)))
-                if r:  # round 0 warms both up
-                    out[engine].append((time.perf_counter() - started, rows))
-    transformers.stop()
-    server.should_exit = True
-    await task
+                resp = await client.post(url + "/generate_api", json={
+                    "prompt": PROMPTS[name], "constraints": {"json_schema": schema}, "max_tokens": max_tokens,
+                    "temperature": 0.7, "seed": i})
+                body = resp.json()
+                return body["tokens_generated"], time.perf_counter() - started, body["constraint_satisfied"]
+
+            for r in range(rounds + 1):
+                for engine in (("vllm", "transformers") if r % 2 else ("transformers", "vllm")):
+                    started = time.perf_counter()
+                    rows = await asyncio.gather(*(one(urls[engine], 16 * r + i) for i in range(16)))
+                    if r:  # round 0 warms both up (every schema compiled and cached)
+                        out[engine].append((time.perf_counter() - started, rows))
+    finally:
+        for proc in procs.values():
+            proc.terminate()
+        for proc in procs.values():
+            proc.wait(timeout=60)
     summary = {}
     for engine, batches in out.items():
         rows = [row for _, rs in batches for row in rs]
@@ -370,6 +389,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--out", type=Path)
     parser.add_argument("--plot", type=Path)
     parser.add_argument("--json", type=Path, help="raw figures as JSON")
+    parser.add_argument("--main-python", type=Path, default=Path(".venv/bin/python"),
+                        help="python of the default install (.venv), whose `ananke serve` runs the transformers engine")
     args = parser.parse_args(argv)
 
     async def run() -> dict[str, Any]:
@@ -377,10 +398,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         try:
             engines = await run_engines(bench, args.rounds)
             all_of = await run_all_of(bench, args.rounds)
-            serve = await run_serve(bench, args.rounds, args.max_tokens)
         finally:
             bench.xgr.shutdown()
             bench.engine.shutdown()
+        serve = await run_serve(args.rounds, args.max_tokens, args.main_python)
         return {"engines": {c: {str(k): v for k, v in per.items()} for c, per in engines.items()}, "serve": serve,
                 "all_of": all_of, "start_s": bench.start_s}
 
