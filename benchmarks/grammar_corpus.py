@@ -12,7 +12,8 @@ Corpora (installed on demand with ``--install`` under ``--corpus-dir``, default 
 Python: the running interpreter's standard library; TypeScript: ``.ts``/``.d.ts`` files of the npm
 packages typescript, @types/node, rxjs, zod; Go: Debian golang-src (GOROOT/src); Rust: Debian
 ``librust-*-dev`` crate sources (/usr/share/cargo/registry) and the rust-src component if present;
-Zig: the standard library inside the PyPI ``ziglang`` package.
+Zig: the standard library inside the PyPI ``ziglang`` package. ``--source-root LANGUAGE=DIR`` gathers
+a language's files under DIR instead (e.g. Rust sources unpacked from PyPI sdists where apt is not at hand).
 
 Native parsers: Python ``ast``; TypeScript ``ts.createSourceFile`` parse diagnostics (node);
 Go ``gofmt -e``; Rust ``rustfmt`` (stdin); Zig ``zig fmt --stdin`` (syntax only; ``zig ast-check``
@@ -212,10 +213,11 @@ def _wanted(language: str, path: Path) -> bool:
     return path.suffix == SUFFIX[language]
 
 
-def gather(language: str, corpus_dir: Path, max_bytes: int) -> tuple[list[Path], int]:
-    """All candidate files (sorted) and how many were skipped for size."""
+def gather(language: str, corpus_dir: Path, max_bytes: int,
+           roots: list[Path] | None = None) -> tuple[list[Path], int]:
+    """All candidate files (sorted) and how many were skipped for size; ``roots`` replaces the defaults."""
     files, skipped = [], 0
-    for root in source_roots(language, corpus_dir):
+    for root in roots or source_roots(language, corpus_dir):
         if not root.exists():
             continue
         for path in sorted(root.rglob("*")):
@@ -452,7 +454,8 @@ def run_language(label: str, args, rng: random.Random, tok) -> Result:
     native = native_for(language, args.corpus_dir)
     res.native = " ".join(Path(native.tool[0]).name if i == 0 else a for i, a in enumerate(native.tool or [])) \
         if native.tool else ("ast" if language == "python" else "none")
-    paths, res.skipped_large = gather(language, args.corpus_dir, args.max_bytes)
+    roots = [Path(d) for lang, d in args.source_root if lang == language]
+    paths, res.skipped_large = gather(language, args.corpus_dir, args.max_bytes, roots)
     res.candidates = len(paths)
     rng.shuffle(paths)
     sample = []
@@ -631,6 +634,13 @@ def _grammar_override(text: str) -> tuple[str, str]:
     return label, path
 
 
+def _source_root(text: str) -> tuple[str, str]:
+    language, sep, path = text.partition("=")
+    if not sep or not Path(path).is_dir():
+        raise argparse.ArgumentTypeError(f"expected LANGUAGE=DIR with an existing directory, got {text!r}")
+    return language, path
+
+
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--languages", default=",".join(BUILTIN_LANGUAGES), help="comma-separated")
@@ -649,6 +659,8 @@ def parse_args(argv=None):
     p.add_argument("--install", action="store_true", help="install missing corpora (npm/pip/apt)")
     p.add_argument("--grammar", action="append", default=[], type=_grammar_override, metavar="LANGUAGE=FILE",
                    help="measure FILE instead of the built-in grammar (LANGUAGE may carry a label: python@old)")
+    p.add_argument("--source-root", action="append", default=[], type=_source_root, metavar="LANGUAGE=DIR",
+                   help="gather LANGUAGE's files under DIR instead of the default corpus (repeatable)")
     p.add_argument("--no-mask", action="store_true", help="skip mask timing (no tokenizer load)")
     p.add_argument("--baseline-grammar", action="append", default=[], type=_grammar_override,
                    metavar="LANGUAGE=FILE", help="also time FILE's masks for LANGUAGE, token by token alongside")
