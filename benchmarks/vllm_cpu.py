@@ -77,6 +77,22 @@ def _satisfies(text: str, schema: dict[str, Any]) -> bool:
     return True
 
 
+async def timed_stream(service: Any, request: dict[str, Any]) -> tuple[dict[str, float], Any]:
+    """``GenerationService.stream`` timed: time to first token, decode seconds, tokens; and the response."""
+    from ananke.runtime import GenerationResponse
+
+    submitted = time.perf_counter()
+    first = last = final = None
+    async for item in service.stream(request):
+        now = time.perf_counter()
+        if isinstance(item, GenerationResponse):
+            final = item
+        else:
+            first = first or now
+            last = now
+    return {"ttft": first - submitted, "tokens": final.tokens_generated, "decode_s": last - first}, final
+
+
 class Bench:
     """The two engines, the Ananke service over the first, and the per-config request runners."""
 
@@ -133,22 +149,10 @@ class Bench:
                 "ok": _satisfies("".join(text), schema) if schema else None}
 
     async def _ananke(self, name: str, schema: dict[str, Any], seed: int) -> dict[str, Any]:
-        from ananke.runtime import GenerationResponse
-
-        submitted = time.perf_counter()
-        first = last = None
-        final = None
         request = {"prompt": PROMPTS[name], "constraint": {"kind": "json_schema", "schema": schema},
                    "max_tokens": self.max_tokens, "temperature": 0.7, "top_p": 0.95, "top_k": 0, "seed": seed}
-        async for item in self.service.stream(request):
-            now = time.perf_counter()
-            if isinstance(item, GenerationResponse):
-                final = item
-            else:
-                first = first or now
-                last = now
-        return {"ttft": first - submitted, "tokens": final.tokens_generated, "decode_s": last - first,
-                "ok": final.constraint_satisfied and _satisfies(final.generated_text, schema)}
+        row, final = await timed_stream(self.service, request)
+        return {**row, "ok": final.constraint_satisfied and _satisfies(final.generated_text, schema)}
 
     def one(self, config: str, name: str, schema: dict[str, Any], seed: int) -> Any:
         if config == "unconstrained":
@@ -176,19 +180,11 @@ async def all_of_batch(bench: Bench, constraint: dict[str, Any], concurrency: in
     from ananke.runtime import GenerationResponse
 
     async def one(seed: int) -> dict[str, Any]:
-        submitted = time.perf_counter()
-        first = last = final = None
-        async for item in bench.service.stream({"prompt": "Write a short sentence.", "constraint": constraint,
-                                                "max_tokens": bench.max_tokens, "temperature": 0.7, "seed": seed}):
-            now = time.perf_counter()
-            if isinstance(item, GenerationResponse):
-                final = item
-            else:
-                first = first or now
-                last = now
+        row, final = await timed_stream(bench.service, {
+            "prompt": "Write a short sentence.", "constraint": constraint, "max_tokens": bench.max_tokens,
+            "temperature": 0.7, "seed": seed})
         ok = final.constraint_satisfied or final.finish_reason == "length"
-        return {"ttft": first - submitted, "tokens": final.tokens_generated, "decode_s": last - first,
-                "ok": ok and final.finish_reason != "constraint_error"}
+        return {**row, "ok": ok and final.finish_reason != "constraint_error"}
 
     started = time.perf_counter()
     rows = await asyncio.gather(*(one(seed0 + i) for i in range(concurrency)))
