@@ -12,13 +12,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ananke.errors import UsageError
+
 __all__ = ["add_commands", "cmd_config", "cmd_generate", "cmd_serve", "service_factory"]
 
 KINDS = ("json_schema", "lark", "gbnf", "regex", "ir")
-
-
-class _Usage(Exception):
-    """Exit 2 with this message."""
 
 
 def _err(message: str) -> None:
@@ -31,12 +29,9 @@ def _print_diagnostics(exc: Any) -> None:
 
 
 def _load_config(args: argparse.Namespace, overrides: dict[str, Any]) -> Any:
-    from ananke._config import ConfigError, load_config  # noqa: PLC0415
+    from ananke._config import load_config  # noqa: PLC0415
 
-    try:
-        return load_config(getattr(args, "config", None), overrides=overrides)
-    except ConfigError as exc:
-        raise _Usage(str(exc)) from exc
+    return load_config(getattr(args, "config", None), overrides=overrides)  # ConfigError is a UsageError
 
 
 # -- generate -------------------------------------------------------------------------------------
@@ -44,7 +39,7 @@ def _load_config(args: argparse.Namespace, overrides: dict[str, Any]) -> Any:
 
 def _read_prompt(prompt: str | None) -> str:
     if prompt is None:
-        raise _Usage("generate needs a PROMPT (or - to read it from stdin)")
+        raise UsageError("generate needs a PROMPT (or - to read it from stdin)")
     return sys.stdin.read() if prompt == "-" else prompt
 
 
@@ -52,14 +47,14 @@ def _read_constraint(path: str | None, kind: str | None) -> dict[str, Any] | Non
     """The constraint file as ConstraintIR v1 JSON (recognized by content whatever its extension)."""
     if path is None:
         if kind is not None:
-            raise _Usage("--kind needs --constraint FILE")
+            raise UsageError("--kind needs --constraint FILE")
         return None
     import ananke  # noqa: PLC0415
 
     try:
         text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise _Usage(f"cannot read {path}: {exc}") from exc
+        raise UsageError(f"cannot read {path}: {exc}") from exc
     ir = ananke.load_constraint(text, kind=kind)  # ConstraintError → exit 1, before any model loads
     ananke.compile(ir)  # grammar syntax, schema features, limits: fail fast with diagnostics
     return ir.to_json()
@@ -105,7 +100,7 @@ def service_factory(config: Any) -> Any:
             cache = ConstraintCache(maxsize=config["cache.size"])
             engine = VllmEngine(VllmSettings.from_config(config), cache=cache)
             return GenerationService(engine, cache=cache, limits=_limits(config))
-        raise _Usage(f"unknown engine {engine!r} (transformers | vllm)")
+        raise UsageError(f"unknown engine {engine!r} (transformers | vllm)")
 
     return build
 
@@ -160,7 +155,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         constraint = _read_constraint(args.constraint, args.kind)
         fields = _request_fields(args, config, constraint)
         resp = _generate_remote(args, prompt, fields) if args.url else _generate_local(config, prompt, fields)
-    except _Usage as exc:
+    except UsageError as exc:
         _err(str(exc))
         return 2
     except ananke.ConstraintError as exc:
@@ -189,7 +184,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
         configure_logging(config["logging.level"], config["logging.json"])
         app = create_app(service_factory(config), config)
-    except (_Usage, ValueError) as exc:
+    except (UsageError, ValueError) as exc:
         _err(str(exc))
         return 2
     try:
@@ -208,7 +203,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_config(args: argparse.Namespace) -> int:
     try:
         config = _load_config(args, {})
-    except _Usage as exc:
+    except UsageError as exc:
         _err(str(exc))
         return 2
     if args.json:

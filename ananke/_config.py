@@ -29,11 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ananke.errors import ConfigError
+
 __all__ = ["FIELDS", "AnankeConfig", "ConfigError", "Field", "find_config_file", "load_config"]
-
-
-class ConfigError(ValueError):
-    """A configuration file or variable that cannot be used."""
 
 
 @dataclass(frozen=True)
