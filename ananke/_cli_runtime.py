@@ -85,24 +85,35 @@ def _limits(config: Any) -> Any:
 
 
 def service_factory(config: Any) -> Any:
-    """A zero-argument callable that builds the configured generation service (engine per ``config``)."""
+    """A zero-argument callable that builds the generation service over the configured engine.
+
+    The engine is looked up in the ``ananke.engines`` registry now (an unknown name is a
+    :class:`~ananke.errors.RegistryError`, a usage error that lists the registered engines);
+    the callable starts it.
+    """
+    from ananke.runtime.engines import engine_factory  # noqa: PLC0415
+
+    factory = engine_factory(config["engine"])
 
     def build() -> Any:
         from ananke.runtime import ConstraintCache, GenerationService  # noqa: PLC0415
 
-        engine = config["engine"]
-        if engine == "transformers":
-            return GenerationService.from_model(config["model"], device=config["device"],
-                                                cache_size=config["cache.size"], limits=_limits(config))
-        if engine == "vllm":
-            from ananke.runtime.engines._vllm import VllmEngine, VllmSettings  # noqa: PLC0415 - heavy
-
-            cache = ConstraintCache(maxsize=config["cache.size"])
-            engine = VllmEngine(VllmSettings.from_config(config), cache=cache)
-            return GenerationService(engine, cache=cache, limits=_limits(config))
-        raise UsageError(f"unknown engine {engine!r} (transformers | vllm)")
+        cache = ConstraintCache(maxsize=config["cache.size"])
+        return GenerationService(factory(config, cache), cache=cache, limits=_limits(config))
 
     return build
+
+
+class _EngineNames:
+    """``--engine`` choices: the registered engines, looked up only when the option is used."""
+
+    def __contains__(self, name: object) -> bool:
+        return name in tuple(self)
+
+    def __iter__(self) -> Any:
+        from ananke.runtime.engines import engine_names  # noqa: PLC0415
+
+        return iter(engine_names())
 
 
 def _generate_remote(args: argparse.Namespace, prompt: str, fields: dict[str, Any]) -> Any:
@@ -227,7 +238,7 @@ def _add_generate(sub: Any) -> None:
     cmd.add_argument("--kind", choices=KINDS, help="how to read FILE when it is not self-describing")
     cmd.add_argument("--json", action="store_true", help="print the whole response as JSON")
     cmd.add_argument("--model", help="HF model id or local path (default: embedded SmolLM2-135M-Instruct)")
-    cmd.add_argument("--engine", choices=("transformers", "vllm"), help="default: engine (transformers)")
+    cmd.add_argument("--engine", choices=_EngineNames(), help="a registered engine (default: engine, transformers)")
     cmd.add_argument("--device", help="cpu | cuda (default: auto)")
     cmd.add_argument("--max-tokens", type=int, help="default: generation.max_tokens (2048)")
     cmd.add_argument("--temperature", type=float, help="default: generation.temperature (0.7); 0 is greedy")
@@ -250,7 +261,7 @@ def _add_serve(sub: Any) -> None:
     cmd.add_argument("--host", help="default: server.host (127.0.0.1)")
     cmd.add_argument("--port", type=int, help="default: server.port (8000)")
     cmd.add_argument("--model", help="HF model id or local path (default: embedded SmolLM2-135M-Instruct)")
-    cmd.add_argument("--engine", choices=("transformers", "vllm"), help="default: engine (transformers)")
+    cmd.add_argument("--engine", choices=_EngineNames(), help="a registered engine (default: engine, transformers)")
     cmd.add_argument("--device", help="cpu | cuda (default: auto)")
     cmd.add_argument("--log-level", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     cmd.add_argument("--config", metavar="FILE", help="YAML configuration file")

@@ -1,8 +1,8 @@
 """The generation service: normalize → compile (cached) → generate → verify → response.
 
 :class:`GenerationService` is what the CLI and the HTTP server call.  It is
-safe to use from several asyncio tasks (and threads): engines that are not
-``concurrent`` run every request on one worker thread, in arrival order.
+safe to use from several asyncio tasks (and threads); it does not serialize
+requests itself: each engine queues or batches them (see :class:`Engine`).
 
 Response shape (the seed service's ``GenerationResponse``)::
 
