@@ -10,7 +10,6 @@ plugin's hooks only (dispatch by kind, no broadcast). Two plugins providing one 
 
 from __future__ import annotations
 
-import os
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 import pluggy
 from pydantic import ValidationError
 
+from ananke._config import env_setting
 from ananke._registry import FALLBACK, registrations
 from ananke.core import hookspecs
 from ananke.core._ir import KindInfo, NodeModel
@@ -50,7 +50,7 @@ class _Provider:
 
 
 def _allowed_plugin_names() -> set[str] | None:
-    raw = os.environ.get(PLUGINS_ENV, "").strip()
+    raw = (env_setting("plugins") or "").strip()  # $ANANKE_PLUGINS
     if not raw:
         return None
     return {name.strip() for name in raw.split(",") if name.strip()}
