@@ -159,7 +159,7 @@ def test_defaults_and_pinned_vllm(app_dev: tuple[Any, dict]) -> None:
 
 
 def test_settings_read_the_container_env(app_dev: tuple[Any, dict]) -> None:
-    from ananke.runtime.engines._vllm import VllmSettings
+    from ananke.runtime.engines.vllm import VllmSettings
 
     _, recorded = app_dev
     settings = VllmSettings.from_env(recorded["cls"]["env"])
@@ -170,7 +170,7 @@ def test_settings_read_the_container_env(app_dev: tuple[Any, dict]) -> None:
 
 
 def test_engine_settings_travel_to_the_containers(monkeypatch: pytest.MonkeyPatch) -> None:
-    from ananke.runtime.engines._vllm import VllmSettings
+    from ananke.runtime.engines.vllm import VllmSettings
 
     _, recorded = load_modal_app(monkeypatch, ANANKE_ENFORCE_EAGER="1", ANANKE_MAX_CONCURRENT="12")
     settings = VllmSettings.from_env(recorded["cls"]["env"])

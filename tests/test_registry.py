@@ -8,6 +8,7 @@ registered ones and imports neither torch nor vLLM to do so.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tomllib
@@ -106,3 +107,19 @@ def test_engine_import_paths_do_not_import_torch_or_vllm():
             "print(sorted(m for m in ('torch', 'transformers', 'vllm') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_a_plugin_that_redeclares_a_builtin_kind_is_a_usage_error(tmp_path):
+    (tmp_path / "my_regex.py").write_text(
+        "from typing import Literal\n"
+        "from ananke import KindInfo, NodeModel, hookimpl\n"
+        "class Node(NodeModel):\n    kind: Literal['regex'] = 'regex'\n    pattern: str\n"
+        "@hookimpl\ndef ananke_constraint_kinds():\n    return [KindInfo(name='regex', model=Node)]\n")
+    write_dist(tmp_path, "my-regex", "0.1", {PLUGIN_GROUP: {"my_regex": "my_regex"}})
+    path = tmp_path / "c.json"
+    path.write_text('{"kind": "literal", "text": "x"}')
+    out = subprocess.run([sys.executable, "-m", "ananke", "validate", str(path)], capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(tmp_path)}, timeout=120)
+    assert out.returncode == 2
+    assert "constraint kind 'regex' is provided by more than one plugin" in out.stderr
+    assert "my_regex" in out.stderr and "my-regex 0.1" in out.stderr

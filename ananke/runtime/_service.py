@@ -150,7 +150,7 @@ class GenerationService:
     def from_model(cls, model: str | None = None, *, device: str | None = None, cache_size: int = 256,
                    limits: ServiceLimits | None = None, **engine_kw: Any) -> GenerationService:
         """A service over a :class:`TransformersEngine` (``model=None``: the embedded model)."""
-        from ananke.runtime.engines._transformers import TransformersEngine  # noqa: PLC0415 - heavy
+        from ananke.runtime.engines.transformers import TransformersEngine  # noqa: PLC0415 - heavy
 
         cache = ConstraintCache(maxsize=cache_size)
         engine = TransformersEngine(model, device=device, cache=cache, **engine_kw)
