@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ananke._version import __version__
-from ananke.errors import ConfigError, UsageError
+from ananke.errors import UsageError
 
 __all__ = ["UsageError", "main"]
 

@@ -11,11 +11,15 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import tomllib
 from importlib import metadata
 from pathlib import Path
 
 import pytest
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    tomllib = pytest.importorskip("tomli")
 
 import ananke
 from ananke._registry import FALLBACK, registrations
