@@ -19,23 +19,25 @@ Three functions:
 * ``web`` — no GPU: serves the FastAPI app of ``ananke.server`` and forwards generation to
   ``Inference`` with ``.remote.aio`` (compile-only routes run on the CPU container).
 
-Configuration is read from the environment **at deploy time** (the values are passed on to
-the containers through ``env=``):
+Configuration is Ananke's one settings model (``ananke._config``; ``ananke config`` lists every
+value and its source), read **at deploy time** from ``ananke.yaml`` / ``$ANANKE_CONFIG`` and the
+environment — the ``modal.*`` settings plus ``model`` and ``vllm.*`` — and passed on to the
+containers through ``env=``:
 
-=============================  ==================================  =========================
-variable                       meaning                             default
-=============================  ==================================  =========================
-``MODAL_MODE``                 dev / demo / prod → scaledown       ``dev`` (120 s; demo 600, prod 300)
-``ANANKE_MODEL``               HF model id                         Qwen/Qwen2.5-Coder-32B-Instruct
-``ANANKE_GPU``                 Modal GPU type                      ``A100-80GB``
-``ANANKE_GPU_COUNT``           GPUs per container (= tensor par.)  1
-``ANANKE_MAX_MODEL_LEN``       context length vLLM reserves        16384
-``ANANKE_MAX_CONCURRENT``      requests per container (Modal)      32
-``ANANKE_MAX_NUM_SEQS``        requests vLLM batches at once       ANANKE_MAX_CONCURRENT
-``ANANKE_ENFORCE_EAGER``       skip CUDA graphs/torch.compile      0
-``ANANKE_MIN_CONTAINERS``      warm GPU containers                 0 (1 in prod)
-``ANANKE_MAX_CONTAINERS``      GPU containers at most              1 dev, 2 demo, 8 prod
-=============================  ==================================  =========================
+=============================  ========================  ===============================  ==========================
+variable                       setting                   meaning                          default
+=============================  ========================  ===============================  ==========================
+``MODAL_MODE``                 ``modal.mode``            dev / demo / prod → scaledown    ``dev`` (120 s; demo 600, prod 300)
+``ANANKE_MODEL``               ``model``                 HF model id                      Qwen/Qwen2.5-Coder-32B-Instruct
+``ANANKE_GPU``                 ``modal.gpu``             Modal GPU type                   ``A100-80GB``
+``ANANKE_GPU_COUNT``           ``modal.gpu_count``       GPUs per container (= TP size)   1
+``ANANKE_MAX_MODEL_LEN``       ``vllm.max_model_len``    context length vLLM reserves     16384
+``ANANKE_MAX_CONCURRENT``      ``modal.max_concurrent``  requests per container (Modal)   32
+``ANANKE_MAX_NUM_SEQS``        ``vllm.max_num_seqs``     requests vLLM batches at once    ``modal.max_concurrent``
+``ANANKE_ENFORCE_EAGER``       ``vllm.enforce_eager``    skip CUDA graphs/torch.compile   0
+``ANANKE_MIN_CONTAINERS``      ``modal.min_containers``  warm GPU containers              0 (1 in prod)
+``ANANKE_MAX_CONTAINERS``      ``modal.max_containers``  GPU containers at most           1 dev, 2 demo, 8 prod
+=============================  ========================  ===============================  ==========================
 
 Smaller GPUs: ``ANANKE_MODEL=Qwen/Qwen2.5-Coder-7B-Instruct ANANKE_GPU=L40S`` (or A10G with
 ``ANANKE_MAX_MODEL_LEN=8192``). 70B-class models: ``ANANKE_GPU=H100 ANANKE_GPU_COUNT=4`` —
@@ -57,6 +59,8 @@ from typing import Any
 
 import modal
 
+from ananke._config import load_config
+
 __all__ = [
     "APP_NAME",
     "GPU",
@@ -66,6 +70,7 @@ __all__ = [
     "SCALEDOWN_WINDOW",
     "SCALEDOWN_WINDOWS",
     "SECRETS",
+    "SETTINGS",
     "VLLM_VERSION",
     "VOLUMES",
     "app",
@@ -91,27 +96,26 @@ def _pinned_vllm() -> str:
 VLLM_VERSION = _pinned_vllm()
 
 SCALEDOWN_WINDOWS = {"dev": 120, "demo": 600, "prod": 300}
-MODAL_MODE = os.environ.get("MODAL_MODE", "dev").strip().lower() or "dev"
-if MODAL_MODE not in SCALEDOWN_WINDOWS:
-    raise ValueError(f"MODAL_MODE must be one of {sorted(SCALEDOWN_WINDOWS)}; got {MODAL_MODE!r}")
+#: What Modal serves when the ``model`` setting is null (locally null is the embedded SmolLM2).
+DEFAULT_MODEL = "Qwen/Qwen2.5-Coder-32B-Instruct"
+DEFAULT_MAX_MODEL_LEN = 16384
+
+# Ananke's one settings model (``ananke config`` shows these): defaults < ananke.yaml < environment.
+SETTINGS = load_config()
+MODAL_MODE = SETTINGS["modal.mode"]
 SCALEDOWN_WINDOW = SCALEDOWN_WINDOWS[MODAL_MODE]
-
-
-def _env_int(name: str, default: int) -> int:
-    value = os.environ.get(name, "").strip()
-    return int(value) if value else default
-
-
-MODEL = os.environ.get("ANANKE_MODEL", "").strip() or "Qwen/Qwen2.5-Coder-32B-Instruct"
-GPU_TYPE = os.environ.get("ANANKE_GPU", "").strip() or "A100-80GB"
-GPU_COUNT = _env_int("ANANKE_GPU_COUNT", 1)
+MODEL = SETTINGS["model"] or DEFAULT_MODEL
+GPU_TYPE = SETTINGS["modal.gpu"]
+GPU_COUNT = SETTINGS["modal.gpu_count"]
 GPU = f"{GPU_TYPE}:{GPU_COUNT}" if GPU_COUNT > 1 else GPU_TYPE
-MAX_MODEL_LEN = _env_int("ANANKE_MAX_MODEL_LEN", 16384)
-MAX_CONCURRENT_INPUTS = _env_int("ANANKE_MAX_CONCURRENT", 32)
-MAX_NUM_SEQS = _env_int("ANANKE_MAX_NUM_SEQS", MAX_CONCURRENT_INPUTS)
-ENFORCE_EAGER = os.environ.get("ANANKE_ENFORCE_EAGER", "").strip().lower() in ("1", "true", "yes", "on")
-MIN_CONTAINERS = _env_int("ANANKE_MIN_CONTAINERS", 1 if MODAL_MODE == "prod" else 0)
-MAX_CONTAINERS = _env_int("ANANKE_MAX_CONTAINERS", {"dev": 1, "demo": 2, "prod": 8}[MODAL_MODE])
+MAX_MODEL_LEN = SETTINGS["vllm.max_model_len"] or DEFAULT_MAX_MODEL_LEN
+MAX_CONCURRENT_INPUTS = SETTINGS["modal.max_concurrent"]
+MAX_NUM_SEQS = SETTINGS["vllm.max_num_seqs"] or MAX_CONCURRENT_INPUTS
+ENFORCE_EAGER = SETTINGS["vllm.enforce_eager"]
+_MIN_CONTAINERS = SETTINGS["modal.min_containers"]
+MIN_CONTAINERS = (1 if MODAL_MODE == "prod" else 0) if _MIN_CONTAINERS is None else _MIN_CONTAINERS
+_MAX_CONTAINERS = SETTINGS["modal.max_containers"]
+MAX_CONTAINERS = {"dev": 1, "demo": 2, "prod": 8}[MODAL_MODE] if _MAX_CONTAINERS is None else _MAX_CONTAINERS
 
 # -- storage and secrets ----------------------------------------------------------------------
 
@@ -154,7 +158,13 @@ inference_image = (
     .add_local_python_source("ananke", ignore=_KEEP_LARK)
 )
 
-download_image = modal.Image.debian_slim(python_version="3.11").pip_install("huggingface_hub>=1.0")
+# The package too (no extras): Modal imports this file in every container, and it reads the settings.
+download_image = (
+    modal.Image.debian_slim(python_version="3.11")
+    .pip_install_from_pyproject(str(ROOT / "pyproject.toml"))
+    .pip_install("huggingface_hub>=1.0")
+    .add_local_python_source("ananke", ignore=_KEEP_LARK)
+)
 
 web_image = (
     modal.Image.debian_slim(python_version="3.11")
@@ -186,7 +196,7 @@ class Inference:
     @modal.enter()
     def start(self) -> None:
         from ananke.runtime import ConstraintCache, GenerationService
-        from ananke.runtime.engines._vllm import VllmEngine, VllmSettings
+        from ananke.runtime.engines.vllm import VllmEngine, VllmSettings
 
         # Weights come from the volume that `modal run modal_app.py::download` filled: containers
         # starting together never download, nor commit the same weights volume, at once.
@@ -227,7 +237,7 @@ class Inference:
                              ) -> dict[str, Any]:
         """Compile-only validation against the served tokenizer, plus vLLM enforceability."""
         import ananke
-        from ananke.runtime.engines._vllm import check_enforceable
+        from ananke.runtime.engines.vllm import check_enforceable
 
         report = ananke.validate(constraint, lenient=lenient, tokenizer=self.engine.llg_tokenizer(), kind=kind)
         body = report.model_dump(mode="json")

@@ -27,18 +27,21 @@ from ananke.core import (
 from ananke.core import compile_constraint as compile  # noqa: A001 - the public name is the point
 from ananke.errors import (
     AnankeError,
+    ConfigError,
     ConstraintError,
     ConstraintLimitError,
     Diagnostic,
     EngineError,
+    RegistryError,
     RequestError,
     UnknownKindError,
     UnsupportedFeatureError,
+    UsageError,
 )
 
 __all__ = [
-    "AnankeError", "CompiledConstraint", "ConstraintError", "ConstraintIR", "ConstraintLimitError", "Diagnostic",
-    "EngineError", "Fragment", "KindInfo", "Lowered", "LoweringContext", "NodeModel", "RequestError", "TokenMask",
-    "UnknownKindError", "UnsupportedFeatureError", "ValidationReport", "Verification", "VerifyContext",
+    "AnankeError", "CompiledConstraint", "ConfigError", "ConstraintError", "ConstraintIR", "ConstraintLimitError", "Diagnostic",
+    "EngineError", "Fragment", "KindInfo", "Lowered", "LoweringContext", "NodeModel", "RegistryError", "RequestError",
+    "TokenMask", "UnknownKindError", "UnsupportedFeatureError", "UsageError", "ValidationReport", "Verification", "VerifyContext",
     "__version__", "compile", "hookimpl", "load_constraint", "matches", "validate",
 ]

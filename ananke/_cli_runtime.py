@@ -14,14 +14,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ananke.errors import UsageError
+
 __all__ = ["add_commands", "cmd_config", "cmd_generate", "cmd_serve", "service_factory"]
 
 KINDS = ("json_schema", "lark", "gbnf", "regex", "ir")
 EXIT_UNSATISFIED = 4
-
-
-class _Usage(Exception):
-    """Exit 2 with this message."""
 
 
 def _err(message: str) -> None:
@@ -34,12 +32,9 @@ def _print_diagnostics(exc: Any) -> None:
 
 
 def _load_config(args: argparse.Namespace, overrides: dict[str, Any]) -> Any:
-    from ananke._config import ConfigError, load_config  # noqa: PLC0415
+    from ananke._config import load_config  # noqa: PLC0415
 
-    try:
-        return load_config(getattr(args, "config", None), overrides=overrides)
-    except ConfigError as exc:
-        raise _Usage(str(exc)) from exc
+    return load_config(getattr(args, "config", None), overrides=overrides)  # ConfigError is a UsageError
 
 
 # -- generate -------------------------------------------------------------------------------------
@@ -47,7 +42,7 @@ def _load_config(args: argparse.Namespace, overrides: dict[str, Any]) -> Any:
 
 def _read_prompt(prompt: str | None) -> str:
     if prompt is None:
-        raise _Usage("generate needs a PROMPT (or - to read it from stdin)")
+        raise UsageError("generate needs a PROMPT (or - to read it from stdin)")
     return sys.stdin.read() if prompt == "-" else prompt
 
 
@@ -55,14 +50,14 @@ def _read_constraint(path: str | None, kind: str | None) -> dict[str, Any] | Non
     """The constraint file as ConstraintIR v1 JSON (recognized by content whatever its extension)."""
     if path is None:
         if kind is not None:
-            raise _Usage("--kind needs --constraint FILE")
+            raise UsageError("--kind needs --constraint FILE")
         return None
     import ananke  # noqa: PLC0415
 
     try:
         text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise _Usage(f"cannot read {path}: {exc}") from exc
+        raise UsageError(f"cannot read {path}: {exc}") from exc
     ir = ananke.load_constraint(text, kind=kind)  # ConstraintError → exit 1, before any model loads
     ananke.compile(ir)  # grammar syntax, schema features, limits: fail fast with diagnostics
     return ir.to_json()
@@ -93,24 +88,35 @@ def _limits(config: Any) -> Any:
 
 
 def service_factory(config: Any) -> Any:
-    """A zero-argument callable that builds the configured generation service (engine per ``config``)."""
+    """A zero-argument callable that builds the generation service over the configured engine.
+
+    The engine is looked up in the ``ananke.engines`` registry now (an unknown name is a
+    :class:`~ananke.errors.RegistryError`, a usage error that lists the registered engines);
+    the callable starts it.
+    """
+    from ananke.runtime.engines import engine_factory  # noqa: PLC0415
+
+    factory = engine_factory(config["engine"])
 
     def build() -> Any:
         from ananke.runtime import ConstraintCache, GenerationService  # noqa: PLC0415
 
-        engine = config["engine"]
-        if engine == "transformers":
-            return GenerationService.from_model(config["model"], device=config["device"],
-                                                cache_size=config["cache.size"], limits=_limits(config))
-        if engine == "vllm":
-            from ananke.runtime.engines._vllm import VllmEngine, VllmSettings  # noqa: PLC0415 - heavy
-
-            cache = ConstraintCache(maxsize=config["cache.size"])
-            engine = VllmEngine(VllmSettings.from_config(config), cache=cache)
-            return GenerationService(engine, cache=cache, limits=_limits(config))
-        raise _Usage(f"unknown engine {engine!r} (transformers | vllm)")
+        cache = ConstraintCache(maxsize=config["cache.size"])
+        return GenerationService(factory(config, cache), cache=cache, limits=_limits(config))
 
     return build
+
+
+class _EngineNames:
+    """``--engine`` choices: the registered engines, looked up only when the option is used."""
+
+    def __contains__(self, name: object) -> bool:
+        return name in tuple(self)
+
+    def __iter__(self) -> Any:
+        from ananke.runtime.engines import engine_names  # noqa: PLC0415
+
+        return iter(engine_names())
 
 
 def _generate_remote(args: argparse.Namespace, prompt: str, fields: dict[str, Any]) -> Any:
@@ -178,7 +184,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         constraint = _read_constraint(args.constraint, args.kind)
         fields = _request_fields(args, config, constraint)
         resp = _generate_remote(args, prompt, fields) if args.url else _generate_local(config, prompt, fields)
-    except _Usage as exc:
+    except UsageError as exc:
         _err(str(exc))
         return 2
     except ananke.ConstraintError as exc:
@@ -207,7 +213,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
         configure_logging(config["logging.level"], config["logging.json"])
         app = create_app(service_factory(config), config)
-    except (_Usage, ValueError) as exc:
+    except (UsageError, ValueError) as exc:
         _err(str(exc))
         return 2
     try:
@@ -226,7 +232,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_config(args: argparse.Namespace) -> int:
     try:
         config = _load_config(args, {})
-    except _Usage as exc:
+    except UsageError as exc:
         _err(str(exc))
         return 2
     if args.json:
@@ -250,7 +256,7 @@ def _add_generate(sub: Any) -> None:
     cmd.add_argument("--kind", choices=KINDS, help="how to read FILE when it is not self-describing")
     cmd.add_argument("--json", action="store_true", help="print the whole response as JSON")
     cmd.add_argument("--model", help="HF model id or local path (default: embedded SmolLM2-135M-Instruct)")
-    cmd.add_argument("--engine", choices=("transformers", "vllm"), help="default: engine (transformers)")
+    cmd.add_argument("--engine", choices=_EngineNames(), help="a registered engine (default: engine, transformers)")
     cmd.add_argument("--device", help="cpu | cuda (default: auto)")
     cmd.add_argument("--max-tokens", type=int, help="default: generation.max_tokens (2048)")
     cmd.add_argument("--temperature", type=float, help="default: generation.temperature (0.7); 0 is greedy")
@@ -273,7 +279,7 @@ def _add_serve(sub: Any) -> None:
     cmd.add_argument("--host", help="default: server.host (127.0.0.1)")
     cmd.add_argument("--port", type=int, help="default: server.port (8000)")
     cmd.add_argument("--model", help="HF model id or local path (default: embedded SmolLM2-135M-Instruct)")
-    cmd.add_argument("--engine", choices=("transformers", "vllm"), help="default: engine (transformers)")
+    cmd.add_argument("--engine", choices=_EngineNames(), help="a registered engine (default: engine, transformers)")
     cmd.add_argument("--device", help="cpu | cuda (default: auto)")
     cmd.add_argument("--log-level", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     cmd.add_argument("--config", metavar="FILE", help="YAML configuration file")

@@ -1,6 +1,9 @@
-"""Configuration in three levels: code defaults < YAML file < environment variables (< per-request).
+"""Ananke's one settings model: code defaults < YAML file < environment variables (< CLI flags / per-request).
 
-Every setting has a dotted name, a code default and one environment variable::
+Every setting — of the service, the vLLM engine and the Modal deployment — has a dotted name, a
+type, a code default and one environment variable, in :data:`FIELDS`; nothing else in Ananke
+reads ``ANANKE_*`` variables on its own (``ananke.client`` reads ``ANANKE_URL`` and
+``ANANKE_API_KEY`` as a client's defaults)::
 
     model: null                 # ANANKE_MODEL        (null: the embedded SmolLM2-135M-Instruct)
     engine: transformers        # ANANKE_ENGINE       (transformers | vllm)
@@ -13,8 +16,12 @@ Every setting has a dotted name, a code default and one environment variable::
     vllm:     {gpu_memory_utilization: null, kv_cache_gib: null, max_model_len: null, max_num_seqs: null,
                enforce_eager: false, tensor_parallel_size: 1, dtype: auto, quantization: null,
                revision: null, tokenizer: null, download_dir: null}      # the vLLM engine only
+    modal:    {mode: dev, gpu: A100-80GB, gpu_count: 1, max_concurrent: 32, min_containers: null,
+               max_containers: null}                                    # modal_app.py, at deploy time
     auth:     {api_key: null, require_api_key: false}
     logging:  {level: INFO, json: true}
+    plugins: null               # ANANKE_PLUGINS      (environment only: comma-separated plugin names)
+    cache.dir: null             # ANANKE_CACHE_DIR    (environment only: converted models; null: ~/.cache/ananke)
 
 The file is ``--config FILE``, else ``$ANANKE_CONFIG``, else ``./ananke.yaml`` when it exists.
 Per-request parameters (``max_tokens``, ``temperature``, ...) override ``generation.*``.
@@ -29,11 +36,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["FIELDS", "AnankeConfig", "ConfigError", "Field", "find_config_file", "load_config"]
+from ananke.errors import ConfigError
 
-
-class ConfigError(ValueError):
-    """A configuration file or variable that cannot be used."""
+__all__ = ["FIELDS", "AnankeConfig", "ConfigError", "Field", "env_setting", "find_config_file", "load_config"]
 
 
 @dataclass(frozen=True)
@@ -44,11 +49,14 @@ class Field:
     env: str
     help: str
     nullable: bool = False
+    choices: tuple[str, ...] | None = None  # the allowed values (after lower-casing)
+    env_only: bool = False  # read from the environment only: a process setting, not a file one
 
 
 FIELDS: tuple[Field, ...] = (
-    Field("model", str, None, "ANANKE_MODEL", "model id or path (null: embedded SmolLM2-135M-Instruct)", True),
-    Field("engine", str, "transformers", "ANANKE_ENGINE", "transformers | vllm"),
+    Field("model", str, None, "ANANKE_MODEL",
+          "model id or path (null: embedded SmolLM2-135M-Instruct; on Modal Qwen2.5-Coder-32B-Instruct)", True),
+    Field("engine", str, "transformers", "ANANKE_ENGINE", "a registered engine (ananke.engines): transformers | vllm"),
     Field("device", str, None, "ANANKE_DEVICE", "cpu | cuda | null (auto)", True),
     Field("server.host", str, "127.0.0.1", "ANANKE_HOST", "address `ananke serve` binds"),
     Field("server.port", int, 8000, "ANANKE_PORT", "port `ananke serve` binds"),
@@ -68,8 +76,10 @@ FIELDS: tuple[Field, ...] = (
           "share of GPU memory vLLM takes (CPU backend: share of RAM; null: 0.90 on GPUs)", True),
     Field("vllm.kv_cache_gib", float, None, "ANANKE_KV_CACHE_GIB",
           "KV cache size in GiB (null: from gpu_memory_utilization on GPUs, 1 GiB on CPU)", True),
-    Field("vllm.max_model_len", int, None, "ANANKE_MAX_MODEL_LEN", "context length (null: the model's)", True),
-    Field("vllm.max_num_seqs", int, None, "ANANKE_MAX_NUM_SEQS", "requests batched at once (null: vLLM's)", True),
+    Field("vllm.max_model_len", int, None, "ANANKE_MAX_MODEL_LEN",
+          "context length (null: the model's; on Modal 16384)", True),
+    Field("vllm.max_num_seqs", int, None, "ANANKE_MAX_NUM_SEQS",
+          "requests batched at once (null: vLLM's; on Modal modal.max_concurrent)", True),
     Field("vllm.enforce_eager", bool, False, "ANANKE_ENFORCE_EAGER",
           "skip torch.compile and CUDA graphs (faster start, slower decode)"),
     Field("vllm.tensor_parallel_size", int, 1, "ANANKE_TENSOR_PARALLEL", "GPUs one model is sharded over"),
@@ -78,10 +88,23 @@ FIELDS: tuple[Field, ...] = (
     Field("vllm.revision", str, None, "ANANKE_MODEL_REVISION", "model revision (branch, tag, commit)", True),
     Field("vllm.tokenizer", str, None, "ANANKE_TOKENIZER", "tokenizer id or path (null: the model's)", True),
     Field("vllm.download_dir", str, None, "ANANKE_DOWNLOAD_DIR", "where weights are downloaded", True),
+    Field("modal.mode", str, "dev", "MODAL_MODE", "dev | demo | prod: scaledown 120 / 600 / 300 s",
+          choices=("dev", "demo", "prod")),
+    Field("modal.gpu", str, "A100-80GB", "ANANKE_GPU", "Modal GPU type of the inference class"),
+    Field("modal.gpu_count", int, 1, "ANANKE_GPU_COUNT", "GPUs per container (= vLLM tensor parallelism)"),
+    Field("modal.max_concurrent", int, 32, "ANANKE_MAX_CONCURRENT", "requests one GPU container takes at once"),
+    Field("modal.min_containers", int, None, "ANANKE_MIN_CONTAINERS",
+          "warm GPU containers (null: 1 in prod, else 0)", True),
+    Field("modal.max_containers", int, None, "ANANKE_MAX_CONTAINERS",
+          "GPU containers at most (null: dev 1, demo 2, prod 8)", True),
     Field("auth.api_key", str, None, "ANANKE_API_KEY", "bearer token required when set", True),
     Field("auth.require_api_key", bool, False, "ANANKE_REQUIRE_API_KEY", "refuse to start without an api_key"),
     Field("logging.level", str, "INFO", "ANANKE_LOG_LEVEL", "DEBUG | INFO | WARNING | ERROR"),
     Field("logging.json", bool, True, "ANANKE_LOG_JSON", "structured JSON log lines"),
+    Field("plugins", str, None, "ANANKE_PLUGINS", "comma-separated constraint plugins to load (null: all)",
+          True, env_only=True),
+    Field("cache.dir", str, None, "ANANKE_CACHE_DIR", "converted models and caches (null: ~/.cache/ananke)",
+          True, env_only=True),
 )
 _BY_NAME = {f.name: f for f in FIELDS}
 _SECRET = {"auth.api_key"}
@@ -104,9 +127,29 @@ def _convert(field: Field, value: Any, origin: str) -> Any:
             raise ValueError(f"not a boolean: {value!r}")
         if field.type is int and (isinstance(value, bool) or (isinstance(value, float) and not value.is_integer())):
             raise ValueError(f"not an integer: {value!r}")
+        if field.choices is not None:
+            return _choice(field, value)
         return field.type(value)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{field.name} ({origin}): {exc}") from exc
+
+
+def _choice(field: Field, value: Any) -> str:
+    text = str(value).strip().lower()
+    if text not in field.choices:
+        raise ValueError(f"must be one of {', '.join(field.choices)}; got {value!r}")
+    return text
+
+
+def env_setting(name: str, env: Mapping[str, str] | None = None) -> Any:
+    """One setting from the environment alone (default ``os.environ``), converted; its default when unset.
+
+    For the ``env_only`` settings, read where they apply (``plugins`` by the plugin host,
+    ``cache.dir`` by the model loader) without a configuration file.
+    """
+    field = _BY_NAME[name]
+    env = os.environ if env is None else env
+    return _convert(field, env[field.env], f"${field.env}") if field.env in env else field.default
 
 
 def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -148,7 +191,11 @@ def _read_file(path: Path) -> dict[str, Any]:
     unknown = sorted(set(flat) - set(_BY_NAME))
     if unknown:
         raise ConfigError(f"config file {path}: unknown setting(s) {', '.join(unknown)}; "
-                          f"known: {', '.join(_BY_NAME)}")
+                          f"known: {', '.join(f.name for f in FIELDS if not f.env_only)}")
+    env_only = sorted(name for name in flat if _BY_NAME[name].env_only)
+    if env_only:
+        raise ConfigError(f"config file {path}: {', '.join(env_only)} can only be set in the environment "
+                          f"({', '.join(_BY_NAME[name].env for name in env_only)})")
     return flat
 
 

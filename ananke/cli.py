@@ -14,14 +14,11 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ananke._version import __version__
+from ananke.errors import UsageError
 
-__all__ = ["main"]
+__all__ = ["UsageError", "main"]
 
 KIND_CHOICES = ("json_schema", "lark", "gbnf", "regex", "ir")
-
-
-class UsageError(Exception):
-    """Bad arguments or unreadable input: exit 2."""
 
 
 def _read_source(path: str) -> str:

@@ -9,7 +9,12 @@ llguidance, lark, jsonschema) are translated at one boundary with ``raise ... fr
      │    ├── UnsupportedFeatureError   valid input the engine cannot enforce exactly
      │    └── ConstraintLimitError  too large or too complex to compile safely
      ├── RequestError               a generation request is out of bounds (max_tokens, temperature, ...)
-     └── EngineError                the model engine failed or refused a request
+     ├── EngineError                the model engine failed or refused a request
+     └── UsageError                 bad command-line arguments or unreadable input (CLI exit code 2)
+          └── ConfigError           a setting, config file or environment variable that cannot be used
+               └── RegistryError    an engine or constraint kind that is unknown or registered twice
+
+``ConfigError`` is also a ``ValueError`` (as it was before it joined the tree).
 
 A :class:`ConstraintError` carries :class:`Diagnostic` objects: message, JSON Pointer into
 the input, and for grammar text a line, column and caret snippet, plus the allowed values
@@ -23,13 +28,16 @@ from typing import Any, Iterable
 
 __all__ = [
     "AnankeError",
+    "ConfigError",
     "ConstraintError",
     "ConstraintLimitError",
     "Diagnostic",
     "EngineError",
+    "RegistryError",
     "RequestError",
     "UnknownKindError",
     "UnsupportedFeatureError",
+    "UsageError",
     "caret_snippet",
 ]
 
@@ -116,3 +124,15 @@ class RequestError(AnankeError):
 
 class EngineError(AnankeError):
     """The model engine failed or refused a request."""
+
+
+class UsageError(AnankeError):
+    """Bad command-line arguments or unreadable input; the CLI exits with code 2."""
+
+
+class ConfigError(UsageError, ValueError):
+    """A configuration file, environment variable or setting that cannot be used."""
+
+
+class RegistryError(ConfigError):
+    """An engine or constraint kind that no entry point provides, or that two provide."""

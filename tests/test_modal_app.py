@@ -159,7 +159,7 @@ def test_defaults_and_pinned_vllm(app_dev: tuple[Any, dict]) -> None:
 
 
 def test_settings_read_the_container_env(app_dev: tuple[Any, dict]) -> None:
-    from ananke.runtime.engines._vllm import VllmSettings
+    from ananke.runtime.engines.vllm import VllmSettings
 
     _, recorded = app_dev
     settings = VllmSettings.from_env(recorded["cls"]["env"])
@@ -170,7 +170,7 @@ def test_settings_read_the_container_env(app_dev: tuple[Any, dict]) -> None:
 
 
 def test_engine_settings_travel_to_the_containers(monkeypatch: pytest.MonkeyPatch) -> None:
-    from ananke.runtime.engines._vllm import VllmSettings
+    from ananke.runtime.engines.vllm import VllmSettings
 
     _, recorded = load_modal_app(monkeypatch, ANANKE_ENFORCE_EAGER="1", ANANKE_MAX_CONCURRENT="12")
     settings = VllmSettings.from_env(recorded["cls"]["env"])
@@ -187,3 +187,14 @@ def test_weights_download_in_a_function_of_their_own(app_dev: tuple[Any, dict]) 
     text = (ROOT / "modal_app.py").read_text()
     inference = text[text.index("class Inference"):text.index("def _error_body")]
     assert "hf_cache.commit()" not in inference  # GPU containers starting together commit no weights
+
+
+def test_deploy_settings_come_from_the_settings_model(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    config = tmp_path / "ananke.yaml"
+    config.write_text("modal:\n  gpu: L40S\n  max_containers: 3\n  max_concurrent: 8\nmodel: Qwen/Qwen2.5-Coder-7B-Instruct\n")
+    module, recorded = load_modal_app(monkeypatch, ANANKE_CONFIG=str(config), ANANKE_MIN_CONTAINERS="2")
+    assert module.SETTINGS.sources["modal.gpu"] == f"file:{config}"
+    assert module.GPU == "L40S" and module.MODEL == "Qwen/Qwen2.5-Coder-7B-Instruct"
+    assert recorded["cls"]["max_containers"] == 3 and recorded["cls"]["min_containers"] == 2
+    assert module.MAX_CONCURRENT_INPUTS == 8 and module.MAX_NUM_SEQS == 8
+    assert recorded["cls"]["env"]["ANANKE_MODEL"] == "Qwen/Qwen2.5-Coder-7B-Instruct"

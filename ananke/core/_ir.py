@@ -21,12 +21,17 @@ class NodeModel(BaseModel):
 
 
 class KindInfo(BaseModel):
-    """What a plugin declares about one node kind it provides."""
+    """What a plugin declares about one node kind it provides.
+
+    ``override=True`` replaces another plugin's kind of the same name (e.g. a built-in) on
+    purpose; without it, two plugins providing one kind is an error.
+    """
 
     model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True)
     name: str
     model: type[NodeModel]
     description: str = ""
+    override: bool = False
 
 
 class ConstraintIR(BaseModel):

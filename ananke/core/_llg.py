@@ -23,7 +23,9 @@ __all__ = [
     "validate_lark",
 ]
 
-# Tighter than llguidance's defaults so that one request can't stall a worker for long.
+# llguidance's own ``LLParserLimits()`` defaults, spelled out so that they are visible, pinned
+# against a change upstream and overridable per call (``make_limits(max_grammar_size=...)``):
+# they bound lexer fuel, items and grammar size so that no request can stall a worker.
 DEFAULT_LIMITS = {
     "max_items_in_row": 2000,
     "initial_lexer_fuel": 1_000_000,

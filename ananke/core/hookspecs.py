@@ -1,8 +1,12 @@
 """Hook specifications of Ananke's plugin host (pluggy project ``ananke``).
 
 A plugin is any module or object with ``@hookimpl`` functions; built-in plugins and
-third-party ones (entry-point group ``ananke.constraints``) load through the same manager.
-Hooks that one plugin answers are ``firstresult``: the first non-``None`` result wins.
+third-party ones load from the same entry-point group, ``ananke.constraints``, into one manager.
+Every kind belongs to one plugin (:class:`ananke.core.PluginHost` refuses a second provider
+unless one declares ``KindInfo(override=True)``), and the host calls ``ananke_lower_node`` and
+``ananke_verify_node`` of that plugin only, with nodes of the kinds it declared: an
+implementation needs no check of the node's type. ``ananke_normalize_input`` is offered to
+every plugin; the first non-``None`` result wins.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ def ananke_constraint_kinds():
 def ananke_lower_node(node, ctx):
     """Lower ``node`` to llguidance's Lark dialect and return :class:`ananke.Lowered`.
 
-    Return ``None`` for nodes of kinds this plugin does not provide. ``ctx`` is a
+    Called only with nodes of the kinds this plugin declares. ``ctx`` is a
     :class:`ananke.LoweringContext`: use ``ctx.fresh_name`` for collision-free rule names,
     ``ctx.lower(child, pointer)`` for nested nodes and ``ctx.error`` to fail with a diagnostic.
     """
@@ -41,8 +45,8 @@ def ananke_lower_node(node, ctx):
 def ananke_verify_node(node, text, ctx):
     """Check a finished ``text`` against ``node`` without llguidance; return a list of problems.
 
-    An empty list means the text satisfies the node. Return ``None`` for kinds this plugin
-    does not provide. ``ctx`` is a :class:`ananke.VerifyContext` (token ids when known,
+    An empty list means the text satisfies the node. Called only with nodes of the kinds this
+    plugin declares. ``ctx`` is a :class:`ananke.VerifyContext` (token ids when known,
     ``ctx.verify(child, text)`` for nested nodes).
     """
 

@@ -139,8 +139,6 @@ def _lower_ordered(node: CompositeNode, ctx: LoweringContext) -> Lowered:
 
 @hookimpl
 def ananke_lower_node(node, ctx):
-    if not isinstance(node, CompositeNode):
-        return None
     return _lower_all_of(node, ctx) if node.op == "all_of" else _lower_ordered(node, ctx)
 
 
@@ -182,8 +180,6 @@ def _verify_by_engine(node: CompositeNode, text: str, ctx) -> list[str]:
 
 @hookimpl
 def ananke_verify_node(node, text, ctx):
-    if not isinstance(node, CompositeNode):
-        return None
     if node.op == "all_of":
         return [problem for part in node.parts for problem in ctx.verify(part, text)]
     if node.op == "choice":

@@ -254,8 +254,6 @@ def _lower_rules(node: GrammarNode, ctx: LoweringContext) -> Lowered:
 
 @hookimpl
 def ananke_lower_node(node, ctx):
-    if not isinstance(node, GrammarNode):
-        return None
     if node.lark is not None:
         return _lower_lark(node.lark, node.start or "start", ctx, "/lark")
     if node.gbnf is not None:
@@ -303,8 +301,6 @@ def _verify_with_lark(text: str, entry: str, output: str) -> list[str] | None:
 
 @hookimpl
 def ananke_verify_node(node, text, ctx):
-    if not isinstance(node, GrammarNode):
-        return None
     if node.builtin is not None:
         from ananke import grammars
 

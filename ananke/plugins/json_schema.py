@@ -85,8 +85,6 @@ def ananke_constraint_kinds():
 
 @hookimpl
 def ananke_lower_node(node, ctx):
-    if not isinstance(node, JsonSchemaNode):
-        return None
     from ananke.plugins._schema import SchemaUnsupported, prepare_schema
 
     strict = node.strict and not ctx.lenient
@@ -112,8 +110,6 @@ def ananke_lower_node(node, ctx):
 
 @hookimpl
 def ananke_verify_node(node, text, ctx):
-    if not isinstance(node, JsonSchemaNode):
-        return None
     from ananke.plugins._schema import verify_instance
 
     try:

@@ -42,13 +42,9 @@ def ananke_constraint_kinds():
 
 @hookimpl
 def ananke_lower_node(node, ctx):
-    if not isinstance(node, LiteralNode):
-        return None
     return Lowered([Fragment(escape_lark_string(node.text), regex=rust_regex_escape(node.text))])
 
 
 @hookimpl
 def ananke_verify_node(node, text, ctx):
-    if not isinstance(node, LiteralNode):
-        return None
     return [] if text == node.text else [f"expected exactly {node.text!r}"]

@@ -140,8 +140,6 @@ def ananke_constraint_kinds():
 
 @hookimpl
 def ananke_lower_node(node, ctx):
-    if not isinstance(node, RegexNode):
-        return None
     try:
         body = to_engine_regex(node.pattern)
     except PatternProblem as exc:
@@ -159,6 +157,4 @@ def ananke_lower_node(node, ctx):
 
 @hookimpl
 def ananke_verify_node(node, text, ctx):
-    if not isinstance(node, RegexNode):
-        return None
     return [] if _compiled(node.pattern).fullmatch(text) else [f"text does not fully match /{node.pattern}/"]

@@ -46,16 +46,12 @@ def ananke_constraint_kinds():
 
 @hookimpl
 def ananke_lower_node(node, ctx):
-    if not isinstance(node, TokenMaskNode):
-        return None
     allowed = frozenset(node.allowed_tokens) if node.allowed_tokens is not None else None
     return Lowered(allowed_tokens=allowed, forbidden_tokens=frozenset(node.forbidden_tokens))
 
 
 @hookimpl
 def ananke_verify_node(node, text, ctx):
-    if not isinstance(node, TokenMaskNode):
-        return None
     if ctx.token_ids is None:
         return []  # a text alone doesn't say which tokens produced it
     allowed = set(node.allowed_tokens) if node.allowed_tokens is not None else None

@@ -29,7 +29,7 @@ from ananke.runtime._service import (
 )
 
 _LAZY = {
-    "TransformersEngine": "ananke.runtime.engines._transformers",
+    "TransformersEngine": "ananke.runtime.engines.transformers",
     "ConstraintState": "ananke.runtime._decode",
     "DecodeLoop": "ananke.runtime._decode",
     "build_matchers": "ananke.runtime._decode",

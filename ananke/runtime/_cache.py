@@ -20,6 +20,8 @@ from collections.abc import Callable, Hashable
 from dataclasses import asdict, dataclass
 from typing import Any, Generic, TypeVar
 
+from ananke.core._compiler import compile_with_matchers
+
 __all__ = [
     "CacheStats",
     "ConstraintCache",
@@ -231,8 +233,6 @@ class ConstraintCache:
     def _compile(self, source: Any, **kw: Any) -> Any:
         if self._compile_fn is not None:
             return self._compile_fn(source, **kw)
-        from ananke.core._compiler import compile_with_matchers  # noqa: PLC0415 - avoid an import cycle
-
         compiled, templates = compile_with_matchers(source, **kw)
         tokenizer = kw.get("tokenizer")
         if templates is not None and tokenizer is not None:

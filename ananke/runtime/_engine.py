@@ -1,9 +1,11 @@
 """Engine interface and the data types shared by every engine.
 
-An *engine* turns a prompt plus a compiled constraint into text.  Two engines
-implement this interface: :class:`ananke.runtime.engines._transformers.TransformersEngine`
-(local, CPU/CUDA) and the vLLM engine (GPU).  The generation service only talks
-to engines through :class:`Engine`.
+An *engine* turns a prompt plus a compiled constraint into text.  Two built-in
+engines implement this interface: :class:`ananke.runtime.engines.transformers.TransformersEngine`
+(local, CPU/CUDA) and :class:`ananke.runtime.engines.vllm.VllmEngine` (GPUs, or vLLM's
+CPU backend); more come from the ``ananke.engines`` entry-point group
+(:mod:`ananke.runtime.engines`).  The generation service only talks to engines
+through :class:`Engine`.
 
 Stability: the names and fields in this module are a contract between the
 runtime, the engines and the HTTP server.  Add optional fields; never rename.
@@ -103,13 +105,16 @@ class Engine(abc.ABC):
     ``forbidden`` token ids).  An engine that cannot enforce some part of a
     constraint must raise ``ananke.ConstraintError`` up front, never drop it.
 
-    Engines are not required to be thread-safe; the service serializes calls
-    (one worker) unless ``concurrent`` is true.
+    The service awaits ``generate``/``stream`` from many asyncio tasks at once
+    and does not serialize them: an engine queues or batches requests itself
+    (``TransformersEngine`` runs them on one worker thread in arrival order,
+    ``VllmEngine`` batches them continuously).
     """
 
     #: engine kind, e.g. ``"transformers"`` or ``"vllm"``
     name: str = "engine"
-    #: True when ``generate`` may be awaited concurrently (e.g. vLLM batching)
+    #: informational: True when the engine runs concurrent requests together (vLLM batching),
+    #: False when it runs them one at a time; nothing in Ananke changes its behaviour on it
     concurrent: bool = False
 
     @property

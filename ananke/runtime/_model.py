@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import os
 import shutil
 import sys
 import tempfile
@@ -59,8 +58,10 @@ class LoadedModel:
 
 
 def cache_dir() -> Path:
-    """``$ANANKE_CACHE_DIR`` or ``~/.cache/ananke`` (created on demand)."""
-    root = os.environ.get("ANANKE_CACHE_DIR") or str(Path.home() / ".cache" / "ananke")
+    """The ``cache.dir`` setting (``$ANANKE_CACHE_DIR``) or ``~/.cache/ananke`` (created on demand)."""
+    from ananke._config import env_setting  # noqa: PLC0415
+
+    root = env_setting("cache.dir") or str(Path.home() / ".cache" / "ananke")
     path = Path(root).expanduser()
     path.mkdir(parents=True, exist_ok=True)
     return path

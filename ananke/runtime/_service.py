@@ -1,8 +1,8 @@
 """The generation service: normalize → compile (cached) → generate → verify → response.
 
 :class:`GenerationService` is what the CLI and the HTTP server call.  It is
-safe to use from several asyncio tasks (and threads): engines that are not
-``concurrent`` run every request on one worker thread, in arrival order.
+safe to use from several asyncio tasks (and threads); it does not serialize
+requests itself: each engine queues or batches them (see :class:`Engine`).
 
 Response shape (the seed service's ``GenerationResponse``)::
 
@@ -164,7 +164,7 @@ class GenerationService:
     def from_model(cls, model: str | None = None, *, device: str | None = None, cache_size: int = 256,
                    limits: ServiceLimits | None = None, **engine_kw: Any) -> GenerationService:
         """A service over a :class:`TransformersEngine` (``model=None``: the embedded model)."""
-        from ananke.runtime.engines._transformers import TransformersEngine  # noqa: PLC0415 - heavy
+        from ananke.runtime.engines.transformers import TransformersEngine  # noqa: PLC0415 - heavy
 
         cache = ConstraintCache(maxsize=cache_size)
         engine = TransformersEngine(model, device=device, cache=cache, **engine_kw)

@@ -16,7 +16,7 @@ import ananke
 from ananke._config import AnankeConfig, load_config
 from ananke.server._errors import ApiError, api_error_from, error_body, seed_error_body, validation_error
 from ananke.server._middleware import AnankeMiddleware
-from ananke.server._routes import ROUTES, router
+from ananke.server._routes import router
 from ananke.server._state import ServerState
 
 __all__ = ["create_app"]
@@ -110,5 +110,5 @@ def create_app(service_or_factory: Any = None, config: AnankeConfig | None = Non
     async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
         return _error_response(request, api_error_from(exc))
 
-    app.add_middleware(AnankeMiddleware, state=state, routes=ROUTES)
+    app.add_middleware(AnankeMiddleware, state=state)
     return app

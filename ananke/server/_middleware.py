@@ -45,11 +45,31 @@ async def _send_json(send: Any, status: int, body: dict[str, Any], rid: str,
     await send({"type": "http.response.body", "body": payload})
 
 
+def _route_paths(routes: Any) -> frozenset[str]:
+    """Paths of ``routes``, with those of included routers (one lazy route each in recent FastAPI)."""
+    paths: set[str] = set()
+    for route in routes:
+        if isinstance(getattr(route, "path", None), str):
+            paths.add(route.path)
+        inner = getattr(getattr(route, "original_router", None), "routes", None)
+        paths |= _route_paths(inner) if inner else set()
+    return frozenset(paths)
+
+
 class AnankeMiddleware:
-    def __init__(self, app: Any, state: Any, routes: frozenset[str]) -> None:
+    def __init__(self, app: Any, state: Any) -> None:
         self.app = app
         self.state = state
-        self.routes = routes
+        self.routes: frozenset[str] | None = None  # metrics labels: the app's route paths, read on first use
+
+    def _route_label(self, scope: dict[str, Any], path: str) -> str:
+        """The matched route's path (set by the router), else ``path`` if the app has it, else ``other``."""
+        matched = getattr(scope.get("route"), "path", None)
+        if isinstance(matched, str):
+            return matched
+        if self.routes is None:
+            self.routes = _route_paths(scope["app"].routes)
+        return path if path in self.routes else "other"
 
     def _authorized(self, headers: dict[bytes, bytes]) -> bool:
         key = self.state.api_key.encode()
@@ -89,7 +109,7 @@ class AnankeMiddleware:
         finally:
             request_id_var.reset(token)
             elapsed = time.perf_counter() - started
-            route = path if path in self.routes else "other"
+            route = self._route_label(scope, path)
             self.state.metrics.observe_request(route, scope["method"], status[0], elapsed)
             if log.isEnabledFor(logging.INFO):
                 log.info("%s %s %d", scope["method"], path, status[0],

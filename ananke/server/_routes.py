@@ -27,13 +27,10 @@ from ananke.server._schemas import (
 )
 from ananke.server._state import ServerState
 
-__all__ = ["ROUTES", "router"]
+__all__ = ["router"]
 
 router = APIRouter()
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-ROUTES = frozenset({"/health", "/generate_api", "/generate", "/generate/stream", "/models", "/v1/models",
-                    "/v1/chat/completions", "/v1/completions", "/v1/constraints/validate",
-                    "/v1/constraints/compile", "/metrics", "/docs", "/openapi.json"})
 
 
 def _state(request: Request) -> ServerState:

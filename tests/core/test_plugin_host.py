@@ -5,10 +5,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+from typing import Literal
+
 import pytest
+from pydantic import create_model
 
 import ananke
-from ananke.core import PluginHost, get_host, reset_host
+from ananke import Fragment, KindInfo, Lowered, NodeModel, hookimpl, matches
+from ananke.core import PluginHost, compile_constraint, get_host, reset_host
+from ananke.core._lark_text import escape_lark_string
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "ananke-hexcolor"
 NODE = {"kind": "hex_color", "alpha": True}
@@ -38,7 +43,60 @@ def test_builtin_plugins_are_registered_with_their_kinds():
     plugins = {p.name: p for p in PluginHost().plugins()}
     assert {"json_schema", "grammar", "regex", "token_mask", "composite", "literal"} <= set(plugins)
     assert plugins["composite"].kinds == ("composite",)
-    assert plugins["regex"].origin == "builtin"
+    assert plugins["regex"].origin.startswith("builtin")
+
+
+class _Plugin:
+    """A plugin object providing ``kind`` (a literal-like node) that records the nodes it is given."""
+
+    def __init__(self, kind: str, *, override: bool = False):
+        self.kind, self.override, self.seen = kind, override, []
+        self.model = create_model(f"{kind}_node", __base__=NodeModel, kind=(Literal[kind], kind), text=(str, ...))
+
+    @hookimpl
+    def ananke_constraint_kinds(self):
+        return [KindInfo(name=self.kind, model=self.model, override=self.override)]
+
+    @hookimpl
+    def ananke_lower_node(self, node, ctx):  # no type check: the host dispatches by kind
+        self.seen.append(node.kind)
+        return Lowered([Fragment(escape_lark_string(node.text.upper()), regex=None)])
+
+    @hookimpl
+    def ananke_verify_node(self, node, text):  # a subset of the hook's arguments is enough
+        self.seen.append(node.kind)
+        return [] if text == node.text.upper() else ["not shouted"]
+
+
+@pytest.fixture
+def host():
+    """The process-wide host (``CompiledConstraint.verify`` uses it), fresh for each test."""
+    reset_host()
+    yield get_host()
+    reset_host()
+
+
+def test_hooks_are_dispatched_to_the_plugin_that_owns_the_kind(host):
+    shout = _Plugin("shout")
+    host.register(shout, name="shout")
+    ir = {"kind": "composite", "op": "sequence", "parts": [{"kind": "literal", "text": "say "},
+                                                           {"kind": "shout", "text": "hi"}]}
+    compiled = compile_constraint(ir, host=host)
+    assert matches(compiled, "say HI") and not matches(compiled, "say hi")
+    assert compiled.verify("say HI").satisfied
+    assert set(shout.seen) == {"shout"}  # never the composite or the literal node
+
+
+def test_a_second_provider_of_a_kind_is_an_error_unless_it_overrides(host):
+    with pytest.raises(ananke.RegistryError, match="'literal' is provided by more than one plugin"):
+        host.register(_Plugin("literal"), name="my_literal")
+    assert "my_literal" not in {p.name for p in host.plugins()}  # the refused plugin is not kept
+    loud = _Plugin("literal", override=True)
+    host.register(loud, name="loud_literal")
+    assert {p.name: p.kinds for p in host.plugins()}["loud_literal"] == ("literal",)
+    assert matches(compile_constraint({"kind": "literal", "text": "ok"}, host=host), "OK")
+    with pytest.raises(ananke.RegistryError, match="more than one"):
+        host.register(_Plugin("literal", override=True), name="louder_literal")
 
 
 def test_environment_variable_restricts_plugins(monkeypatch):
