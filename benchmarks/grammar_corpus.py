@@ -10,7 +10,8 @@ language's own parser accepts, then report
 
 Corpora (installed on demand with ``--install`` under ``--corpus-dir``, default /tmp/ananke-corpus):
 Python: the running interpreter's standard library; TypeScript: ``.ts``/``.d.ts`` files of the npm
-packages typescript, @types/node, rxjs, zod; Go: Debian golang-src (GOROOT/src); Rust: Debian
+packages typescript, @types/node, rxjs, zod, and (label ``typescript@nosemi``) the ``src/`` of the
+semicolon-free (prettier ``semi: false`` style) packages @tanstack/query-core, @tanstack/store, effect; Go: Debian golang-src (GOROOT/src); Rust: Debian
 ``librust-*-dev`` crate sources (/usr/share/cargo/registry) and the rust-src component if present;
 Zig: the standard library inside the PyPI ``ziglang`` package.
 
@@ -57,6 +58,8 @@ from ananke.core._llg import byte_tokenizer  # noqa: E402
 from ananke.grammars import BUILTIN_LANGUAGES, grammar_text  # noqa: E402
 
 NPM_PACKAGES = ("typescript", "@types/node", "rxjs", "zod")
+# Written without semicolons (a newline ends a statement, comments often trail a line); measured as typescript@nosemi.
+NOSEMI_PACKAGES = ("@tanstack/query-core", "@tanstack/store", "effect")
 RUST_CRATES = ("anyhow", "itertools", "nom", "regex-syntax", "serde", "syn", "hashbrown", "indexmap", "memchr")
 SUFFIX = {"python": ".py", "typescript": ".ts", "rust": ".rs", "go": ".go", "zig": ".zig"}
 
@@ -163,8 +166,10 @@ def _zig(corpus_dir: Path) -> str | None:
 # -- corpora -------------------------------------------------------------------------------
 def install(language: str, corpus_dir: Path) -> None:
     corpus_dir.mkdir(parents=True, exist_ok=True)
-    if language == "typescript" and not (corpus_dir / "node_modules" / "typescript").exists():
-        subprocess.run(["npm", "install", "--prefix", str(corpus_dir), "--silent", *NPM_PACKAGES], check=True)
+    if language == "typescript" and not all((corpus_dir / "node_modules" / p).exists()
+                                            for p in NPM_PACKAGES + NOSEMI_PACKAGES):
+        subprocess.run(["npm", "install", "--prefix", str(corpus_dir), "--silent", *NPM_PACKAGES, *NOSEMI_PACKAGES],
+                       check=True)
         subprocess.run(["npm", "install", "--prefix", str(corpus_dir / "ts5"), "--silent", "typescript@5"], check=True)
     elif language == "zig" and not (corpus_dir / "zig" / "ziglang").exists():
         subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--target", str(corpus_dir / "zig"),
@@ -183,7 +188,11 @@ def _go_root() -> Path:
         return Path("/usr/lib/go")
 
 
-def source_roots(language: str, corpus_dir: Path) -> list[Path]:
+def source_roots(label: str, corpus_dir: Path) -> list[Path]:
+    """Where the files measured under ``label`` (a language, or ``typescript@nosemi``) live."""
+    language = label.split("@")[0]
+    if label == "typescript@nosemi":
+        return [corpus_dir / "node_modules" / p / "src" for p in NOSEMI_PACKAGES]
     if language == "python":
         return [Path(sysconfig.get_paths()["stdlib"])]
     if language == "typescript":
@@ -201,25 +210,27 @@ def source_roots(language: str, corpus_dir: Path) -> list[Path]:
     return [corpus_dir / "zig" / "ziglang" / "lib" / "std"]
 
 
-def _wanted(language: str, path: Path) -> bool:
+def _wanted(label: str, path: Path) -> bool:
+    language = label.split("@")[0]
     parts = set(path.parts)
     if language == "python":
         return path.suffix == ".py" and "site-packages" not in parts
     if language == "typescript":
-        return path.name.endswith(".ts") and "ts5" not in parts
+        nosemi = any(p in path.as_posix() for p in NOSEMI_PACKAGES)  # measured apart, as typescript@nosemi
+        return path.name.endswith(".ts") and "ts5" not in parts and (nosemi == (label == "typescript@nosemi"))
     if language == "go":
         return path.suffix == ".go" and "testdata" not in parts
     return path.suffix == SUFFIX[language]
 
 
-def gather(language: str, corpus_dir: Path, max_bytes: int) -> tuple[list[Path], int]:
-    """All candidate files (sorted) and how many were skipped for size."""
+def gather(label: str, corpus_dir: Path, max_bytes: int) -> tuple[list[Path], int]:
+    """All candidate files for ``label`` (sorted) and how many were skipped for size."""
     files, skipped = [], 0
-    for root in source_roots(language, corpus_dir):
+    for root in source_roots(label, corpus_dir):
         if not root.exists():
             continue
         for path in sorted(root.rglob("*")):
-            if path.is_file() and _wanted(language, path):
+            if path.is_file() and _wanted(label, path):
                 if path.stat().st_size > max_bytes:
                     skipped += 1
                 else:
@@ -452,7 +463,7 @@ def run_language(label: str, args, rng: random.Random, tok) -> Result:
     native = native_for(language, args.corpus_dir)
     res.native = " ".join(Path(native.tool[0]).name if i == 0 else a for i, a in enumerate(native.tool or [])) \
         if native.tool else ("ast" if language == "python" else "none")
-    paths, res.skipped_large = gather(language, args.corpus_dir, args.max_bytes)
+    paths, res.skipped_large = gather(label, args.corpus_dir, args.max_bytes)
     res.candidates = len(paths)
     rng.shuffle(paths)
     sample = []
