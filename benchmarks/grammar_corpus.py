@@ -438,6 +438,11 @@ class Result:
     seconds: float = 0.0
     failures: list[str] = field(default_factory=list)
     accepted_mutants: list[str] = field(default_factory=list)
+    # --tree-sitter: tree-sitter's verdicts on the same native-checked texts (files, functions, broken variants)
+    ts_files_ok: int = 0
+    ts_functions_ok: int = 0
+    ts_mutants_rejected: int = 0
+    ts_disagreements: list[str] = field(default_factory=list)
 
 
 def by_context(times: list[float], contexts: list[str]) -> dict[str, tuple[int, float, float]]:
@@ -485,8 +490,12 @@ def run_language(label: str, args, rng: random.Random, tok) -> Result:
             accepted.append(text)
         else:
             res.failures.append(str(path))
-    _functions(language, lark, sample, native, args, rng, res)
-    _mutants(language, whole, accepted, native, args, rng, res)
+    found = _functions(language, lark, sample, native, args, rng, res)
+    broken = _mutants(language, whole, accepted, native, args, rng, res)
+    if args.tree_sitter and native.available():
+        _tree_sitter_agreement(language, [("ts_files_ok", [t for _, t in sample], "start", True),
+                                          ("ts_functions_ok", found, "function_def", True),
+                                          ("ts_mutants_rejected", broken, "start", False)], res)
     if tok is not None and accepted:
         hf, ours, plain = tok
         variants = {"main": (lark, ours)}
@@ -511,7 +520,24 @@ def run_language(label: str, args, rng: random.Random, tok) -> Result:
     return res
 
 
-def _functions(language, lark, sample, native, args, rng, res) -> None:
+def _tree_sitter_agreement(language, texts_by_kind, res) -> None:
+    """How often tree-sitter agrees with the native parser on texts it accepted (files, functions) or
+    rejected (broken variants); disagreements are kept for --json."""
+    from ananke.grammars import verify_with_parser
+
+    for kind, texts, entry, native_ok in texts_by_kind:
+        for text in texts:
+            verdict = verify_with_parser(language, entry, text)
+            if verdict is None:
+                return
+            if verdict == native_ok:
+                setattr(res, kind, getattr(res, kind) + 1)
+            else:
+                res.ts_disagreements.append(f"{'accepted' if verdict else 'rejected'} by tree-sitter, "
+                                            f"{'accepted' if native_ok else 'rejected'} natively:\n{text}")
+
+
+def _functions(language, lark, sample, native, args, rng, res) -> list[str]:
     found = [f for _, text in sample for f in functions(language, text)]
     rng.shuffle(found)
     found = found[: args.functions * 2]
@@ -520,17 +546,18 @@ def _functions(language, lark, sample, native, args, rng, res) -> None:
         found = [f for f, ok in zip(found, verdicts) if ok]
     found = found[: args.functions]
     if not found:
-        return
+        return []
     matcher = Matcher(lark, "function_def")
     for text in found:
         res.functions += 1
         res.functions_ok += matcher.accepts(text)
+    return found
 
 
-def _mutants(language, whole, accepted, native, args, rng, res) -> None:
+def _mutants(language, whole, accepted, native, args, rng, res) -> list[str]:
     small = [t for t in accepted if len(t) <= args.mutant_max_bytes] or accepted
     if not small or not native.available():
-        return
+        return []
     candidates = []
     for _ in range(args.mutants * 3):
         mutated = mutate(language, rng.choice(small), rng)
@@ -544,6 +571,7 @@ def _mutants(language, whole, accepted, native, args, rng, res) -> None:
             res.accepted_mutants.append(text)
         else:
             res.mutants_rejected += 1
+    return broken
 
 
 # -- report --------------------------------------------------------------------------------
@@ -606,6 +634,8 @@ def markdown(results: list[Result], args, command: str) -> str:
             f"| {r.mask_p50_us:.0f} µs | {r.mask_p99_us:.0f} µs | {r.mask_mean_us:.0f} µs {extra}| {r.mask_tokens} "
             f"| {r.seconds:.0f} |")
     lines += ["", "Targets: files ≥ 98%, broken variants rejected ≥ 95%, mask p50 ≤ 200 µs, p99 ≤ 2 ms.", ""]
+    if args.tree_sitter:
+        lines += _tree_sitter_table(results)
     lines += _context_table(results)
     for label, path in args.grammar:
         lines.append(f"* `{label}`: grammar read from `{path}` instead of the built-in one")
@@ -616,6 +646,20 @@ def markdown(results: list[Result], args, command: str) -> str:
             lines.append(f"* {r.language}: rejected real files: " + ", ".join(f"`{f}`" for f in r.failures[:8])
                          + (" …" if len(r.failures) > 8 else ""))
     return "\n".join(lines) + "\n"
+
+
+def _tree_sitter_table(results: list[Result]) -> list[str]:
+    lines = ["Agreement of `ananke.grammars.verify_with_parser` (tree-sitter; Python: `ast`) with the native "
+             "parser on the same texts: files and functions the native parser accepts, broken variants it rejects.",
+             "", "| language | native parser | in-process parser | files agreed | functions agreed "
+             "| broken variants agreed |", "|---|---|---|---|---|---|"]
+    from ananke.grammars import parser_name
+
+    for r in results:
+        language = r.language.split("@")[0]
+        lines.append(f"| {r.language} | {r.native} | {parser_name(language)} | {_pct(r.ts_files_ok, r.files)} "
+                     f"| {_pct(r.ts_functions_ok, r.functions)} | {_pct(r.ts_mutants_rejected, r.mutants)} |")
+    return lines + [""]
 
 
 def _context_table(results: list[Result]) -> list[str]:
@@ -661,6 +705,8 @@ def parse_args(argv=None):
     p.add_argument("--grammar", action="append", default=[], type=_grammar_override, metavar="LANGUAGE=FILE",
                    help="measure FILE instead of the built-in grammar (LANGUAGE may carry a label: python@old)")
     p.add_argument("--no-mask", action="store_true", help="skip mask timing (no tokenizer load)")
+    p.add_argument("--tree-sitter", action="store_true",
+                   help="also check every native-checked text with tree-sitter (Python: ast) and report agreement")
     p.add_argument("--baseline-grammar", action="append", default=[], type=_grammar_override,
                    metavar="LANGUAGE=FILE", help="also time FILE's masks for LANGUAGE, token by token alongside")
     p.add_argument("--compare-plain-tokenizer", action="store_true",
