@@ -5,7 +5,7 @@ document ``"\\u00e9"`` (what ``json.dumps`` writes for ``"é"``) is rejected eve
 ``{"type": "string"}``. :func:`unescape_strings` rewrites a JSON text so that each optional
 escape (``\\uXXXX`` of a character that may appear raw, a surrogate pair, ``\\/``) becomes the
 character itself, and a ``\\uXXXX`` of a character that must stay escaped (``"``, ``\\``, control
-characters) becomes its canonical escape (``\\"``, ``\\n``, ``\\u0001``); the result denotes the same
+characters, and DEL, which llguidance takes only escaped) becomes its canonical escape (``\\"``, ``\\n``, ``\\u0001``); the result denotes the same
 JSON value, so matching it instead of the text accepts exactly the documents valid as written.
 """
 
@@ -29,6 +29,8 @@ def _char(match: re.Match) -> str:
     code = int(single, 16)
     if 0xD800 <= code <= 0xDFFF:
         return match.group(0)  # a lone surrogate: UTF-8 cannot carry it
+    if code == 0x7F:  # DEL: llguidance takes it escaped only
+        return "\\u007f"
     if code < 0x20 or code in (0x22, 0x5C):  # must stay escaped: the canonical (short) escape
         return json.dumps(chr(code))[1:-1]
     return chr(code)

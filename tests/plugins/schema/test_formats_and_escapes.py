@@ -71,7 +71,8 @@ _KNOWN = STANDARD_FORMATS | FORMATS_NATIVE | set(OPENAPI_REGEXES) | set(INT_RANG
 
 
 @settings(max_examples=25, deadline=None)
-@given(st.from_regex(r"[a-z][a-z0-9-]{0,12}", fullmatch=True), st.text(max_size=8))
+@given(st.from_regex(r"[a-z][a-z0-9-]{0,12}", fullmatch=True),
+       st.text(st.characters(min_codepoint=0x20, exclude_characters="\x7f"), max_size=8))
 def test_unknown_format_compiles_with_a_warning_naming_it(fmt, value):
     assume(fmt not in _KNOWN)
     compiled = _compile({"type": "object", "properties": {"v": {"type": "string", "format": fmt}}})
@@ -99,7 +100,7 @@ def test_unescaping_keeps_the_value(value):
     out = unescape_strings(text)
     assert json.loads(out if out is not None else text) == value
     if out is not None:
-        assert not re.search(r"(?<!\\)(?:\\\\)*\\u(?!00[01][0-9a-fA-F]|0022|005[cC]|[dD][89a-fA-F])", out)
+        assert not re.search(r"(?<!\\)(?:\\\\)*\\u(?!00[01][0-9a-fA-F]|0022|005[cC]|007f|[dD][89a-fA-F])", out)
 
 
 STRING_MAP = _compile({"type": "object", "additionalProperties": {"type": "string", "maxLength": 4},
@@ -113,7 +114,7 @@ def test_json_dumps_ascii_output_is_matched_like_the_raw_document(value):
     valid = all(len(k) <= 3 for k in value) and all(len(v) <= 4 for v in value.values())
     raw = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
     escaped = json.dumps(value, separators=(",", ":"))
-    assume(not any(ord(c) < 0x20 or 0xD800 <= ord(c) <= 0xDFFF for c in raw))
+    assume(not any(ord(c) < 0x20 or ord(c) == 0x7F or 0xD800 <= ord(c) <= 0xDFFF for c in raw))
     assert ananke.matches(STRING_MAP, escaped) == ananke.matches(STRING_MAP, raw) == valid
 
 
@@ -129,3 +130,10 @@ def test_escapes_that_must_stay_escaped():
     assert ananke.matches(quote, '"a\\u0022b"') and ananke.matches(quote, '"a\\u005cb"')
     assert ananke.matches(quote, '"\\u000a"') or ananke.matches(quote, '"\\n"')
     assert not ananke.matches(_compile({"type": "string"}), '"\\ud83d"')  # a lone surrogate
+    assert ananke.matches(_compile({"type": "string"}), '"\\u007f"')  # DEL stays escaped
+
+
+def test_int64_is_an_annotation_the_engine_can_compile():
+    compiled = _compile({"type": "object", "properties": {"n": {"type": "integer", "format": "int64"}}})
+    assert compiled.exact and any("'int64'" in w for w in compiled.warnings)
+    assert ananke.matches(compiled, '{"n":-9223372036854775808}')

@@ -95,7 +95,7 @@ def test_conformance_script_runs_on_a_tiny_corpus(tmp_path):
                            "--out", str(out), "--workers", "1"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     report = out.read_text()
-    assert "| Tiny | 1 | 0 (0.0%)" in report and "1 (100.0%) | 1/1 (100.0%) | 0/1 |" in report
+    assert "| Tiny | 1 | 0 (0.0%)" in report and "1 (100.0%) | 1/1 (100.0%) | 1 (100.0%) | 0/1 |" in report
 
 
 def test_legacy_ref_siblings_detection():
