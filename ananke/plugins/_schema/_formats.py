@@ -100,8 +100,8 @@ def _with_range(node: dict, low: int, high: int) -> dict:
 
 
 def _annotation(node: dict, fmt: str, ctx, ptr: str) -> dict:
-    ctx.notes.append(f"{ptr}/format: format {fmt!r} is not a JSON Schema format; an unknown format is an "
-                     "annotation that asserts nothing, so it is not enforced")
+    ctx.notes.append((ptr, f"/format: format {fmt!r} is not a JSON Schema format; an unknown format is an "
+                           "annotation that asserts nothing, so it is not enforced"))
     return _without_format(node)
 
 

@@ -117,5 +117,5 @@ def rewrite(schema: Any, origin: dict[str, str], strict: bool) -> tuple[Any, lis
     root = rw.node({k: v for k, v in schema.items() if k != "$defs"}, "")
     if defs:
         root = {**root, "$defs": defs}
-    notes = [original_pointer(n.partition(":")[0], origin) + ":" + n.partition(":")[2] for n in ctx.notes]
+    notes = [original_pointer(ptr, origin) + message for ptr, message in ctx.notes]
     return root, rw.warnings, list(dict.fromkeys(notes))
