@@ -10,7 +10,8 @@ language's own parser accepts, then report
 
 Corpora (installed on demand with ``--install`` under ``--corpus-dir``, default /tmp/ananke-corpus):
 Python: the running interpreter's standard library; TypeScript: ``.ts``/``.d.ts`` files of the npm
-packages typescript, @types/node, rxjs, zod; Go: Debian golang-src (GOROOT/src); Rust: Debian
+packages typescript, @types/node, rxjs, zod, and (label ``typescript@nosemi``) the ``src/`` of the
+semicolon-free (prettier ``semi: false`` style) packages @tanstack/query-core, @tanstack/store, effect; Go: Debian golang-src (GOROOT/src); Rust: Debian
 ``librust-*-dev`` crate sources (/usr/share/cargo/registry) and the rust-src component if present;
 Zig: the standard library inside the PyPI ``ziglang`` package. ``--source-root LANGUAGE=DIR`` gathers
 a language's files under DIR instead (e.g. Rust sources unpacked from PyPI sdists where apt is not at hand).
@@ -58,6 +59,8 @@ from ananke.core._llg import byte_tokenizer  # noqa: E402
 from ananke.grammars import BUILTIN_LANGUAGES, grammar_text  # noqa: E402
 
 NPM_PACKAGES = ("typescript", "@types/node", "rxjs", "zod")
+# Written without semicolons (a newline ends a statement, comments often trail a line); measured as typescript@nosemi.
+NOSEMI_PACKAGES = ("@tanstack/query-core", "@tanstack/store", "effect")
 RUST_CRATES = ("anyhow", "itertools", "nom", "regex-syntax", "serde", "syn", "hashbrown", "indexmap", "memchr")
 SUFFIX = {"python": ".py", "typescript": ".ts", "rust": ".rs", "go": ".go", "zig": ".zig"}
 
@@ -164,8 +167,10 @@ def _zig(corpus_dir: Path) -> str | None:
 # -- corpora -------------------------------------------------------------------------------
 def install(language: str, corpus_dir: Path) -> None:
     corpus_dir.mkdir(parents=True, exist_ok=True)
-    if language == "typescript" and not (corpus_dir / "node_modules" / "typescript").exists():
-        subprocess.run(["npm", "install", "--prefix", str(corpus_dir), "--silent", *NPM_PACKAGES], check=True)
+    if language == "typescript" and not all((corpus_dir / "node_modules" / p).exists()
+                                            for p in NPM_PACKAGES + NOSEMI_PACKAGES):
+        subprocess.run(["npm", "install", "--prefix", str(corpus_dir), "--silent", *NPM_PACKAGES, *NOSEMI_PACKAGES],
+                       check=True)
         subprocess.run(["npm", "install", "--prefix", str(corpus_dir / "ts5"), "--silent", "typescript@5"], check=True)
     elif language == "zig" and not (corpus_dir / "zig" / "ziglang").exists():
         subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--target", str(corpus_dir / "zig"),
@@ -184,7 +189,11 @@ def _go_root() -> Path:
         return Path("/usr/lib/go")
 
 
-def source_roots(language: str, corpus_dir: Path) -> list[Path]:
+def source_roots(label: str, corpus_dir: Path) -> list[Path]:
+    """Where the files measured under ``label`` (a language, or ``typescript@nosemi``) live."""
+    language = label.split("@")[0]
+    if label == "typescript@nosemi":
+        return [corpus_dir / "node_modules" / p / "src" for p in NOSEMI_PACKAGES]
     if language == "python":
         return [Path(sysconfig.get_paths()["stdlib"])]
     if language == "typescript":
@@ -202,26 +211,29 @@ def source_roots(language: str, corpus_dir: Path) -> list[Path]:
     return [corpus_dir / "zig" / "ziglang" / "lib" / "std"]
 
 
-def _wanted(language: str, path: Path) -> bool:
+def _wanted(label: str, path: Path) -> bool:
+    language = label.split("@")[0]
     parts = set(path.parts)
     if language == "python":
         return path.suffix == ".py" and "site-packages" not in parts
     if language == "typescript":
-        return path.name.endswith(".ts") and "ts5" not in parts
+        nosemi = any(p in path.as_posix() for p in NOSEMI_PACKAGES)  # measured apart, as typescript@nosemi
+        return path.name.endswith(".ts") and "ts5" not in parts and (nosemi == (label == "typescript@nosemi"))
     if language == "go":
         return path.suffix == ".go" and "testdata" not in parts
     return path.suffix == SUFFIX[language]
 
 
-def gather(language: str, corpus_dir: Path, max_bytes: int,
+def gather(label: str, corpus_dir: Path, max_bytes: int,
            roots: list[Path] | None = None) -> tuple[list[Path], int]:
-    """All candidate files (sorted) and how many were skipped for size; ``roots`` replaces the defaults."""
+    """All candidate files for ``label`` (sorted) and how many were skipped for size; ``roots``
+    replaces the default source roots."""
     files, skipped = [], 0
-    for root in roots or source_roots(language, corpus_dir):
+    for root in roots or source_roots(label, corpus_dir):
         if not root.exists():
             continue
         for path in sorted(root.rglob("*")):
-            if path.is_file() and _wanted(language, path):
+            if path.is_file() and _wanted(label, path):
                 if path.stat().st_size > max_bytes:
                     skipped += 1
                 else:
@@ -429,6 +441,11 @@ class Result:
     seconds: float = 0.0
     failures: list[str] = field(default_factory=list)
     accepted_mutants: list[str] = field(default_factory=list)
+    # --tree-sitter: tree-sitter's verdicts on the same native-checked texts (files, functions, broken variants)
+    ts_files_ok: int = 0
+    ts_functions_ok: int = 0
+    ts_mutants_rejected: int = 0
+    ts_disagreements: list[str] = field(default_factory=list)
 
 
 def by_context(times: list[float], contexts: list[str]) -> dict[str, tuple[int, float, float]]:
@@ -454,8 +471,8 @@ def run_language(label: str, args, rng: random.Random, tok) -> Result:
     native = native_for(language, args.corpus_dir)
     res.native = " ".join(Path(native.tool[0]).name if i == 0 else a for i, a in enumerate(native.tool or [])) \
         if native.tool else ("ast" if language == "python" else "none")
-    roots = [Path(d) for lang, d in args.source_root if lang == language]
-    paths, res.skipped_large = gather(language, args.corpus_dir, args.max_bytes, roots)
+    roots = [Path(d) for lang, d in args.source_root if lang == label]
+    paths, res.skipped_large = gather(label, args.corpus_dir, args.max_bytes, roots)
     res.candidates = len(paths)
     rng.shuffle(paths)
     sample = []
@@ -477,8 +494,12 @@ def run_language(label: str, args, rng: random.Random, tok) -> Result:
             accepted.append(text)
         else:
             res.failures.append(str(path))
-    _functions(language, lark, sample, native, args, rng, res)
-    _mutants(language, whole, accepted, native, args, rng, res)
+    found = _functions(language, lark, sample, native, args, rng, res)
+    broken = _mutants(language, whole, accepted, native, args, rng, res)
+    if args.tree_sitter and native.available():
+        _tree_sitter_agreement(language, [("ts_files_ok", [t for _, t in sample], "start", True),
+                                          ("ts_functions_ok", found, "function_def", True),
+                                          ("ts_mutants_rejected", broken, "start", False)], res)
     if tok is not None and accepted:
         hf, ours, plain = tok
         variants = {"main": (lark, ours)}
@@ -503,7 +524,24 @@ def run_language(label: str, args, rng: random.Random, tok) -> Result:
     return res
 
 
-def _functions(language, lark, sample, native, args, rng, res) -> None:
+def _tree_sitter_agreement(language, texts_by_kind, res) -> None:
+    """How often tree-sitter agrees with the native parser on texts it accepted (files, functions) or
+    rejected (broken variants); disagreements are kept for --json."""
+    from ananke.grammars import verify_with_parser
+
+    for kind, texts, entry, native_ok in texts_by_kind:
+        for text in texts:
+            verdict = verify_with_parser(language, entry, text)
+            if verdict is None:
+                return
+            if verdict == native_ok:
+                setattr(res, kind, getattr(res, kind) + 1)
+            else:
+                res.ts_disagreements.append(f"{'accepted' if verdict else 'rejected'} by tree-sitter, "
+                                            f"{'accepted' if native_ok else 'rejected'} natively:\n{text}")
+
+
+def _functions(language, lark, sample, native, args, rng, res) -> list[str]:
     found = [f for _, text in sample for f in functions(language, text)]
     rng.shuffle(found)
     found = found[: args.functions * 2]
@@ -512,17 +550,18 @@ def _functions(language, lark, sample, native, args, rng, res) -> None:
         found = [f for f, ok in zip(found, verdicts) if ok]
     found = found[: args.functions]
     if not found:
-        return
+        return []
     matcher = Matcher(lark, "function_def")
     for text in found:
         res.functions += 1
         res.functions_ok += matcher.accepts(text)
+    return found
 
 
-def _mutants(language, whole, accepted, native, args, rng, res) -> None:
+def _mutants(language, whole, accepted, native, args, rng, res) -> list[str]:
     small = [t for t in accepted if len(t) <= args.mutant_max_bytes] or accepted
     if not small or not native.available():
-        return
+        return []
     candidates = []
     for _ in range(args.mutants * 3):
         mutated = mutate(language, rng.choice(small), rng)
@@ -536,6 +575,7 @@ def _mutants(language, whole, accepted, native, args, rng, res) -> None:
             res.accepted_mutants.append(text)
         else:
             res.mutants_rejected += 1
+    return broken
 
 
 # -- report --------------------------------------------------------------------------------
@@ -598,6 +638,8 @@ def markdown(results: list[Result], args, command: str) -> str:
             f"| {r.mask_p50_us:.0f} µs | {r.mask_p99_us:.0f} µs | {r.mask_mean_us:.0f} µs {extra}| {r.mask_tokens} "
             f"| {r.seconds:.0f} |")
     lines += ["", "Targets: files ≥ 98%, broken variants rejected ≥ 95%, mask p50 ≤ 200 µs, p99 ≤ 2 ms.", ""]
+    if args.tree_sitter:
+        lines += _tree_sitter_table(results)
     lines += _context_table(results)
     for label, path in args.grammar:
         lines.append(f"* `{label}`: grammar read from `{path}` instead of the built-in one")
@@ -608,6 +650,20 @@ def markdown(results: list[Result], args, command: str) -> str:
             lines.append(f"* {r.language}: rejected real files: " + ", ".join(f"`{f}`" for f in r.failures[:8])
                          + (" …" if len(r.failures) > 8 else ""))
     return "\n".join(lines) + "\n"
+
+
+def _tree_sitter_table(results: list[Result]) -> list[str]:
+    lines = ["Agreement of `ananke.grammars.verify_with_parser` (tree-sitter; Python: `ast`) with the native "
+             "parser on the same texts: files and functions the native parser accepts, broken variants it rejects.",
+             "", "| language | native parser | in-process parser | files agreed | functions agreed "
+             "| broken variants agreed |", "|---|---|---|---|---|---|"]
+    from ananke.grammars import parser_name
+
+    for r in results:
+        language = r.language.split("@")[0]
+        lines.append(f"| {r.language} | {r.native} | {parser_name(language)} | {_pct(r.ts_files_ok, r.files)} "
+                     f"| {_pct(r.ts_functions_ok, r.functions)} | {_pct(r.ts_mutants_rejected, r.mutants)} |")
+    return lines + [""]
 
 
 def _context_table(results: list[Result]) -> list[str]:
@@ -662,6 +718,8 @@ def parse_args(argv=None):
     p.add_argument("--source-root", action="append", default=[], type=_source_root, metavar="LANGUAGE=DIR",
                    help="gather LANGUAGE's files under DIR instead of the default corpus (repeatable)")
     p.add_argument("--no-mask", action="store_true", help="skip mask timing (no tokenizer load)")
+    p.add_argument("--tree-sitter", action="store_true",
+                   help="also check every native-checked text with tree-sitter (Python: ast) and report agreement")
     p.add_argument("--baseline-grammar", action="append", default=[], type=_grammar_override,
                    metavar="LANGUAGE=FILE", help="also time FILE's masks for LANGUAGE, token by token alongside")
     p.add_argument("--compare-plain-tokenizer", action="store_true",

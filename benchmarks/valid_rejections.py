@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import itertools
 import json
 import os
 import sys
@@ -64,77 +63,7 @@ def _matcher(schema: Any, options: dict | None = None):
     return C._schema_matcher(schema)[0]
 
 
-class _Search:
-    """Is some recursive re-ordering of the instance's object keys accepted? (None: budget exhausted)"""
-
-    def __init__(self, budget: int):
-        self.left = budget
-
-    def run(self, matcher, data) -> bool | None:
-        for end in self._value(matcher, data):
-            if end.is_accepting():
-                return True
-        return None if self.left <= 0 else False
-
-    def _feed(self, m, text: bytes):
-        m = m.deep_copy()
-        return m if m.consume_tokens(list(text)) else None
-
-    def _value(self, m, v) -> Iterator:
-        self.left -= 1
-        if self.left <= 0:
-            return
-        if isinstance(v, dict):
-            m = self._feed(m, b"{")
-            if m is not None:
-                yield from self._members(m, list(v.items()), True)
-        elif isinstance(v, list):
-            m = self._feed(m, b"[")
-            if m is not None:
-                yield from self._items(m, v, 0)
-        else:
-            m = self._feed(m, C._text(v))
-            if m is not None:
-                yield m
-
-    def _items(self, m, v: list, i: int) -> Iterator:
-        if i == len(v):
-            end = self._feed(m, b"]")
-            if end is not None:
-                yield end
-            return
-        if i:
-            m = self._feed(m, b",")
-            if m is None:
-                return
-        for after in self._value(m, v[i]):
-            yield from self._items(after, v, i + 1)
-
-    def _members(self, m, items: list, first: bool) -> Iterator:
-        if not items:
-            end = self._feed(m, b"}")
-            if end is not None:
-                yield end
-            return
-        tried = []
-        for idx, (key, value) in enumerate(items):
-            head = self._feed(m, (b"" if first else b",") + C._text(key) + b":")
-            if head is None:
-                continue
-            rest = items[:idx] + items[idx + 1:]
-            ends = self._value(head, value)
-            after = next(ends, None)
-            if after is not None:  # rank: the choice that leaves most of the other keys on offer first
-                score = sum(self._offers(after, k) for k, _ in rest)
-                tried.append((-score, idx, after, ends, rest))
-        for _, _, after, ends, rest in sorted(tried, key=lambda t: t[:2]):
-            for end in itertools.chain([after], ends):
-                yield from self._members(end, rest, False)
-
-    @staticmethod
-    def _offers(m, key: str) -> bool:
-        text = b"," + C._text(key) + b":"
-        return m.validate_tokens(list(text)) == len(text)
+_Search = C.KeyOrderSearch
 
 
 def _respelled(data: Any) -> Any:

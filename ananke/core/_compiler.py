@@ -291,7 +291,22 @@ def validate(source: Any, *, lenient: bool = False, tokenizer: Any = None, kind:
 def matches(source: Any, text: str, *, lenient: bool = False) -> bool:
     """Does the constraint accept exactly ``text``? Byte level, tokenizer-independent.
 
-    Static token sets depend on a tokenizer and are not checked here.
+    Static token sets depend on a tokenizer and are not checked here. When the constraint is a
+    ``json_schema`` node, a JSON document that spells characters with optional escapes
+    (``"\\u00e9"``, ``"\\/"``) is matched as the same document with the characters written out,
+    which the engine's JSON grammar requires.
     """
     compiled = source if isinstance(source, CompiledConstraint) else compile_constraint(source, lenient=lenient)
-    return all(lark_accepts(grammar, text)[0] for grammar in compiled.grammars)
+    if all(lark_accepts(grammar, text)[0] for grammar in compiled.grammars):
+        return True
+    plain = _json_without_escapes(compiled, text)
+    return plain is not None and all(lark_accepts(grammar, plain)[0] for grammar in compiled.grammars)
+
+
+def _json_without_escapes(compiled: CompiledConstraint, text: str) -> str | None:
+    """``text`` with optional JSON string escapes written out, for a ``json_schema`` root only."""
+    if getattr(compiled.ir.constraint, "kind", None) != "json_schema":
+        return None
+    from ananke.plugins._schema._escapes import unescape_strings
+
+    return unescape_strings(text)

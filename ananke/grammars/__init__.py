@@ -13,7 +13,8 @@ import tempfile
 from functools import lru_cache
 from pathlib import Path
 
-__all__ = ["BUILTIN_LANGUAGES", "grammar_text", "entry_rules", "verify_with_native_parser"]
+__all__ = ["BUILTIN_LANGUAGES", "grammar_text", "entry_rules", "parser_name", "verify_with_parser",
+           "verify_with_native_parser"]
 
 BUILTIN_LANGUAGES: tuple[str, ...] = ("python", "typescript", "rust", "go", "zig")
 
@@ -131,6 +132,8 @@ def _run_tool(argv: list[str], text: str, suffix: str) -> bool | None:
 # How a non-file entry is embedded in a file the native parser checks ("{}" is the text);
 # the None key covers every other entry rule (items that stand in a file as they are).
 _WRAPPERS: dict[str, dict[str | None, str]] = {
+    "typescript": {"expression": "_ = (\n{}\n)\n", None: "{}"},
+    "python": {"expression": "_ = (\n{}\n)\n", None: "{}"},
     "go": {"statement": "package p\nfunc _() {{\n{}\n}}\n", "expression": "package p\nvar _ = {}\n",
            None: "package p\n{}\n"},
     "zig": {"statement": "fn _f() void {{\n{}\n}}\n", "expression": "const _x = {};\n", None: "{}"},
@@ -161,6 +164,27 @@ def _zig_binary() -> str | None:
     return str(candidate) if candidate.exists() else None
 
 
+def parser_name(language: str) -> str:
+    """The in-process parser :func:`verify_with_parser` uses for ``language``."""
+    return "Python's ast" if _check(language) == "python" else f"tree-sitter-{language}"
+
+
+def verify_with_parser(language: str, start: str, text: str) -> bool | None:
+    """Check ``text`` with an in-process parser that is the same on every machine.
+
+    Python uses :mod:`ast`; TypeScript, Rust, Go and Zig use tree-sitter (accepted when the tree
+    has no ERROR/MISSING node; entries other than ``start`` are embedded in a file first). None
+    when the tree-sitter wheel for the language is not installed. Never llguidance.
+    """
+    _check(language)
+    if language == "python":
+        return _python_ok(start, text)
+    from ananke.grammars._treesitter import tree_sitter_accepts
+
+    wrapped = _wrap(language, start, text)
+    return None if wrapped is None else tree_sitter_accepts(language, wrapped)
+
+
 def verify_with_native_parser(language: str, start: str, text: str) -> bool | None:
     """Check ``text`` with the language's own parser; None when no parser is installed here.
 
@@ -172,7 +196,7 @@ def verify_with_native_parser(language: str, start: str, text: str) -> bool | No
     if language == "python":
         return _python_ok(start, text)
     wrapped = _wrap(language, start, text)
-    if wrapped is None:
+    if wrapped is None or language == "typescript":
         return None
     if language == "go" and shutil.which("gofmt"):
         return _run_tool(["gofmt", "-e", "-l"], wrapped, ".go")

@@ -10,7 +10,12 @@
   the template's ``// @plain`` line stay bare, so a newline after them must be the statement
   terminator ``T``. Literals listed on ``// @lead`` also accept newlines and comments *before*
   them (``// @leadws``: TypeScript's ``.`` and binary operators that may start a continuation
-  line). No terminal may begin with a space or tab: llguidance's ``%ignore`` prefix and such a
+  line). ``// @commentlead`` (TypeScript): every other literal, and each terminal whose pattern
+  starts with ``CLEADRE``, may be preceded by a comment and the line break after it — where a
+  newline is whitespace and ``%ignore`` only takes the comment itself — except those listed on
+  ``// @nocommentlead`` (operators that may follow a statement's last token, where the comment
+  and line break must end the statement: the lexer cannot back off from ``// c\nif`` read as a
+  start of ``in``). No terminal may begin with a space or tab: llguidance's ``%ignore`` prefix and such a
   terminal then fail to combine, so leading whitespace patterns start at a newline.
 """
 
@@ -66,6 +71,9 @@ def build(language: str) -> str:
     ws_line = re.search(r"^// @ws: (.*)$", source, re.M)
     ws_mode = ws_line is not None
     plain, lead = _directive(source, "plain"), _directive(source, "lead")
+    no_comment_lead = _directive(source, "nocommentlead")
+    comment_lead_line = re.search(r"^// @commentlead: (.*)$", source, re.M)
+    comment_lead = comment_lead_line.group(1).strip() if comment_lead_line else ""
     rules, terminals = _body_and_terminals(source)
     defined: dict[str, str] = {}
 
@@ -76,6 +84,8 @@ def build(language: str) -> str:
             regex = _escape(literal)
             if ws_mode and literal in lead:
                 regex = "(?:LEADRE)" + regex
+            elif comment_lead and literal not in no_comment_lead:
+                regex = "(?:CLEADRE)?" + regex
             if ws_mode and literal not in plain:
                 regex += "(?:WSRE)"
             defined[name] = regex
@@ -85,8 +95,9 @@ def build(language: str) -> str:
     ws = ws_line.group(1).strip() if ws_line else ""
     lead_line = re.search(r"^// @leadws: (.*)$", source, re.M)
     lead_ws = lead_line.group(1).strip() if lead_line else ws
-    terminals = terminals.replace("WSRE", ws)
-    lines = [f"{name}: /{regex.replace('WSRE', ws).replace('LEADRE', lead_ws)}/" for name, regex in defined.items()]
+    terminals = terminals.replace("WSRE", ws).replace("CLEADRE", comment_lead)
+    lines = [f"{name}: /{regex.replace('WSRE', ws).replace('CLEADRE', comment_lead).replace('LEADRE', lead_ws)}/"
+             for name, regex in defined.items()]
     header = f"// GENERATED from _{language}.lark.in by ananke/grammars/_build.py; do not edit.\n"
     return header + rules.rstrip() + "\n\n" + terminals.strip() + "\n" + "\n".join(lines) + "\n"
 

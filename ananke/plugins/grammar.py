@@ -304,7 +304,11 @@ def ananke_verify_node(node, text, ctx):
     if node.builtin is not None:
         from ananke import grammars
 
-        native = grammars.verify_with_native_parser(node.builtin, node.start or "start", text)
+        start = node.start or "start"
+        verdict = grammars.verify_with_parser(node.builtin, start, text)  # ast / tree-sitter, in-process
+        if verdict is not None:
+            return [] if verdict else [f"{grammars.parser_name(node.builtin)} rejects the text"]
+        native = grammars.verify_with_native_parser(node.builtin, start, text)
         if native is not None:
             return [] if native else [f"{node.builtin}'s own parser rejects the text"]
     source, entry = _source_of(node)

@@ -76,14 +76,20 @@ def test_whitespace_compact_by_default_flexible_on_request():
     assert ananke.matches(flexible, '{ "a" : 1 }')
 
 
-def test_unknown_format_is_an_error_naming_its_pointer():
+def test_unenforceable_standard_format_is_an_error_naming_its_pointer():
     with pytest.raises(UnsupportedFeatureError) as info:
-        ananke.compile(node({"type": "object", "properties": {"x": {"type": "string", "format": "bogus-format"}}}))
+        ananke.compile(node({"type": "object", "properties": {"x": {"type": "string", "format": "idn-email"}}}))
     assert info.value.diagnostics[0].pointer.startswith("/schema/properties/x")
 
 
+def test_unknown_format_is_an_annotation_compiled_with_a_warning_naming_it():
+    compiled = ananke.compile(node({"type": "object", "properties": {"x": {"type": "string", "format": "bogus"}}}))
+    assert compiled.exact and any("'bogus'" in w and "/properties/x/format" in w for w in compiled.warnings)
+    assert ananke.matches(compiled, '{"x":"anything at all"}')
+
+
 def test_lenient_mode_warns_and_verification_catches_what_was_dropped():
-    schema = {"type": "string", "format": "bogus-format", "maxLength": 3}
+    schema = {"type": "string", "format": "idn-email", "maxLength": 3}
     compiled = ananke.compile(node(schema), lenient=True)
     assert compiled.warnings and not compiled.exact
     assert ananke.matches(compiled, '"abc"')

@@ -20,9 +20,11 @@ from ananke.core._lowering import defer_engine_check
 
 from ._check import enforce, engine_error
 from ._errors import SchemaUnsupported
+from ._formats import FORMATS_NATIVE
 from ._refs import bundle, legacy_ref_siblings
 from ._rewrite import rewrite
 from ._verify import verify_instance
+from ._walk import iter_children
 
 __all__ = ["prepare_schema", "SchemaUnsupported", "PreparedSchema", "verify_instance"]
 
@@ -62,6 +64,16 @@ def _needs_remotes(schema: dict, remotes: Mapping[str, Any] | None) -> bool:
     return bool(remotes) and '"$ref"' in json.dumps(schema)
 
 
+def _foreign_format(node: Any) -> bool:
+    """Does a subschema name a format llguidance does not enforce (it ignores some, e.g. on integers)?"""
+    if not isinstance(node, dict):
+        return False
+    fmt = node.get("format")
+    if isinstance(fmt, str) and fmt not in FORMATS_NATIVE:
+        return True
+    return any(_foreign_format(child) for _, child in iter_children(node))
+
+
 def prepare_schema(schema: dict | bool, *, strict: bool = True,
                    remotes: Mapping[str, Any] | None = None) -> PreparedSchema:
     """Rewrite ``schema`` into a form llguidance enforces exactly; see the module docstring.
@@ -72,8 +84,8 @@ def prepare_schema(schema: dict | bool, *, strict: bool = True,
         return PreparedSchema(schema, [], True)
     if not isinstance(schema, dict):
         raise SchemaUnsupported("", "a JSON Schema must be an object or a boolean", None)
-    if not _needs_remotes(schema, remotes) and not legacy_ref_siblings(schema) and (
-            defer_engine_check() or engine_error(schema) is None):
+    plain = not _needs_remotes(schema, remotes) and not legacy_ref_siblings(schema) and not _foreign_format(schema)
+    if plain and (defer_engine_check() or engine_error(schema) is None):
         # llguidance already enforces it exactly (raw llguidance accepts no invalid instance in the
         # conformance corpora wherever it compiles): skip the rewriting passes, ~1 ms per schema.
         # Not for draft-03..07 ``$ref`` with siblings: llguidance would enforce the ignored siblings.
@@ -82,9 +94,10 @@ def prepare_schema(schema: dict | bool, *, strict: bool = True,
         return PreparedSchema(schema, [], True)
     warnings: list[str] = []
     bundled, origin = _bundle(schema, remotes, strict, warnings)
-    rewritten, more = rewrite(bundled, origin, strict)
+    rewritten, more, notes = rewrite(bundled, origin, strict)
     warnings += more
     final, more = enforce(rewritten, origin, strict)
     warnings += more
     warnings = list(dict.fromkeys(warnings))
-    return PreparedSchema(final, [] if strict else warnings, not warnings)
+    # Notes (an unknown format ignored) are exact and kept in strict mode too; warnings are not exact.
+    return PreparedSchema(final, ([] if strict else warnings) + notes, not warnings)

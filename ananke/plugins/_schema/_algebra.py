@@ -39,6 +39,8 @@ class Ctx:
 
     def __init__(self, defs: dict[str, Any] | None):
         self.defs = defs or {}
+        self.assertive_formats = True  # may OpenAPI formats be enforced (nothing in the schema negates)?
+        self.notes: list[tuple[str, str]] = []  # (pointer, message): exact rewrites worth telling the user
 
     def deref(self, node: Any) -> Any:
         seen = 0

@@ -1,8 +1,19 @@
-"""Formats llguidance does not know, written as (conservative) regexes.
+"""``format``: the formats llguidance does not know, as (conservative) regexes, bounds or annotations.
 
-Each regex accepts a subset of what the format's RFC allows, so rewriting ``format: F`` to
-``pattern: REGEX`` never accepts an instance the format rejects. ``FORMATS_NATIVE`` lists the formats
-llguidance 1.9 enforces itself; anything else stays an error in strict mode.
+* ``FORMATS_NATIVE``: enforced by llguidance 1.9 itself.
+* ``FORMAT_REGEXES``: standard formats rewritten to a regex that accepts a subset of what the
+  format's RFC allows, so ``format: F`` → ``pattern: REGEX`` never accepts an instance F rejects.
+* ``STANDARD_FORMATS``: every format JSON Schema defines (draft-04 .. 2020-12); one of these that
+  has no exact form here (``regex``, ``idn-email``, ``idn-hostname``) stays a strict-mode error,
+  since a validator that knows it asserts it.
+* Any other format is unknown: an annotation that asserts nothing (2019-09/2020-12 say so; drafts
+  04-07 make format assertion optional and tell validators to pass formats they do not know), so
+  dropping it is exact. It is dropped with a note naming it, except the OpenAPI Format Registry's
+  formats with an exact definition (``OPENAPI_REGEXES``: ``byte`` = base64; ``INT_RANGES``:
+  ``int8``/``int16``/``int32``, ``uint8`` .. ``uint64``; not ``int64``, see below), which are enforced — stricter than the annotation, as an OpenAPI user
+  expects — unless the schema uses ``not``, ``if``, ``oneOf`` or ``contains`` anywhere (their
+  rewrites negate subschemas, and a negated stricter subschema would accept more); there they
+  stay annotations.
 """
 
 from __future__ import annotations
@@ -10,7 +21,8 @@ from __future__ import annotations
 from ._algebra import types_of
 from ._errors import SchemaUnsupported
 
-__all__ = ["FORMAT_REGEXES", "FORMATS_NATIVE", "rewrite_format"]
+__all__ = ["FORMAT_REGEXES", "FORMATS_NATIVE", "STANDARD_FORMATS", "OPENAPI_REGEXES", "INT_RANGES",
+           "rewrite_format"]
 
 FORMATS_NATIVE = frozenset({"date-time", "date", "time", "duration", "email", "hostname", "ipv4", "ipv6", "uri",
                             "uuid", "unknown"})
@@ -53,19 +65,58 @@ FORMAT_REGEXES = {
 }
 
 
-def rewrite_format(node: dict, ctx, ptr: str) -> dict:
-    fmt = node.get("format")
-    if not isinstance(fmt, str) or fmt in FORMATS_NATIVE:
-        return node
-    if "string" not in types_of(node, ctx):  # ``format`` only constrains strings (e.g. OpenAPI's int32)
-        return {k: v for k, v in node.items() if k != "format"}
-    regex = FORMAT_REGEXES.get(fmt)
-    if regex is None:
-        raise SchemaUnsupported(ptr + "/format", f"format {fmt!r} cannot be enforced", "format")
-    out = dict(node)
-    del out["format"]
+STANDARD_FORMATS = frozenset({
+    "date-time", "date", "time", "duration", "email", "idn-email", "hostname", "idn-hostname", "ipv4", "ipv6",
+    "uri", "uri-reference", "iri", "iri-reference", "uuid", "uri-template", "json-pointer",
+    "relative-json-pointer", "regex"})
+
+OPENAPI_REGEXES = {"byte": "^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"}
+# int64 is left out: llguidance 1.9.1 cannot build its number regex for a lower bound of -2**63
+# ("Failed to generate regex for integer range"), so int64 stays an annotation (warned about).
+INT_RANGES = {f"{u}int{bits}": ((0, 2 ** bits - 1) if u else (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1))
+              for bits in (8, 16, 32, 64) for u in ("", "u") if (u, bits) != ("", 64)}
+
+
+def _without_format(node: dict) -> dict:
+    return {k: v for k, v in node.items() if k != "format"}
+
+
+def _with_pattern(node: dict, regex: str) -> dict:
+    out = _without_format(node)
     if "pattern" in out:
         out["allOf"] = list(out.get("allOf", [])) + [{"pattern": regex}]
     else:
         out["pattern"] = regex
     return out
+
+
+def _with_range(node: dict, low: int, high: int) -> dict:
+    """``node`` with its numbers bounded to [low, high] (bounds only constrain numbers)."""
+    out = _without_format(node)
+    lo, hi = out.get("minimum"), out.get("maximum")
+    out["minimum"] = max(lo, low) if isinstance(lo, (int, float)) and not isinstance(lo, bool) else low
+    out["maximum"] = min(hi, high) if isinstance(hi, (int, float)) and not isinstance(hi, bool) else high
+    return out
+
+
+def _annotation(node: dict, fmt: str, ctx, ptr: str) -> dict:
+    ctx.notes.append((ptr, f"/format: format {fmt!r} is not a JSON Schema format; an unknown format is an "
+                           "annotation that asserts nothing, so it is not enforced"))
+    return _without_format(node)
+
+
+def rewrite_format(node: dict, ctx, ptr: str) -> dict:
+    fmt = node.get("format")
+    if not isinstance(fmt, str) or fmt in FORMATS_NATIVE:
+        return node
+    positive = ctx.assertive_formats
+    if fmt in INT_RANGES and positive:
+        return _with_range(node, *INT_RANGES[fmt])
+    if "string" not in types_of(node, ctx):  # ``format`` only constrains strings
+        return _without_format(node) if fmt in STANDARD_FORMATS else _annotation(node, fmt, ctx, ptr)
+    regex = FORMAT_REGEXES.get(fmt) or (OPENAPI_REGEXES.get(fmt) if positive else None)
+    if regex is not None:
+        return _with_pattern(node, regex)
+    if fmt in STANDARD_FORMATS:
+        raise SchemaUnsupported(ptr + "/format", f"format {fmt!r} cannot be enforced", "format")
+    return _annotation(node, fmt, ctx, ptr)

@@ -11,7 +11,7 @@ from ._errors import SchemaUnsupported
 from ._formats import rewrite_format
 from ._logic import collapse_double_not, rewrite_if, rewrite_not, rewrite_one_of
 from ._names import rewrite_property_names
-from ._walk import map_children
+from ._walk import iter_children, map_children
 
 __all__ = ["PASSES", "rewrite", "weaken", "original_pointer"]
 
@@ -51,6 +51,15 @@ def _negative(rel: str) -> str | None:
         if rel == key:
             return key[1:]
     return "oneOf" if rel.startswith("/oneOf/") else None
+
+
+def _negates(node: Any) -> bool:
+    """Does any subschema use ``not``, ``if``, ``oneOf`` or ``contains`` (keywords rewritten with negations)?"""
+    if not isinstance(node, dict):
+        return False
+    if any(k in node for k in ("not", "if", "oneOf", "contains")):
+        return True
+    return any(_negates(child) for _, child in iter_children(node))
 
 
 class _Rewriter:
@@ -95,15 +104,18 @@ class _Rewriter:
         return node
 
 
-def rewrite(schema: Any, origin: dict[str, str], strict: bool) -> tuple[Any, list[str]]:
+def rewrite(schema: Any, origin: dict[str, str], strict: bool) -> tuple[Any, list[str], list[str]]:
+    """(rewritten schema, warnings of what lenient mode dropped, notes on exact rewrites)."""
     if not isinstance(schema, dict):
-        return schema, []
+        return schema, [], []
     defs = dict(schema.get("$defs", {}))
     ctx = Ctx(defs)
+    ctx.assertive_formats = not _negates(schema)
     rw = _Rewriter(ctx, origin, strict)
     for name in reversed(list(defs)):  # inner targets were discovered last
         defs[name] = rw.node(defs[name], f"/$defs/{name}")
     root = rw.node({k: v for k, v in schema.items() if k != "$defs"}, "")
     if defs:
         root = {**root, "$defs": defs}
-    return root, rw.warnings
+    notes = [original_pointer(ptr, origin) + message for ptr, message in ctx.notes]
+    return root, rw.warnings, list(dict.fromkeys(notes))
