@@ -144,7 +144,8 @@ def lark_accepts(grammar_text: str, text: str) -> tuple[bool, str]:
         matcher = _byte_matcher(grammar_text).deep_copy()
     if matcher.is_error():
         return False, matcher.get_error()
-    ok = matcher.consume_tokens(list(text.encode("utf-8")))
+    # a lone surrogate has no UTF-8 form: its WTF-8 bytes are invalid UTF-8, which no grammar derives
+    ok = matcher.consume_tokens(list(text.encode("utf-8", "surrogatepass")))
     if not ok:
         return False, _short_error(matcher.get_error())
     if not matcher.is_accepting():
