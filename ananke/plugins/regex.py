@@ -3,18 +3,22 @@
 Patterns are checked with Python's own parser first, so errors carry a column, and the
 constructs a token-level automaton cannot enforce (lookaround, backreferences, conditionals,
 atomic groups, anchors inside the pattern) are refused by name instead of being dropped.
+
+Outputs are verified in linear time, never with a backtracking engine (``(a+)+b`` on a run of
+``a`` would take exponential time): with RE2 (``google-re2``) where RE2 reads the pattern as
+Python does, otherwise with llguidance's byte-level matcher of the pattern alone.
 """
 
 from __future__ import annotations
 
 import re
 import warnings
-from functools import lru_cache
 from typing import Literal
 
 from ananke.core._ir import KindInfo, NodeModel
 from ananke.core._lowering import Fragment, Lowered
-from ananke.core._llg import validate_lark
+from ananke.core._linear_re import re2_compile
+from ananke.core._llg import lark_accepts, validate_lark
 from ananke.core.hookspecs import hookimpl
 from ananke.errors import caret_snippet
 
@@ -25,7 +29,7 @@ except ImportError:  # pragma: no cover
     import sre_constants  # type: ignore[no-redef]
     import sre_parse  # type: ignore[no-redef]
 
-__all__ = ["RegexNode", "check_pattern", "to_engine_regex"]
+__all__ = ["RegexNode", "check_pattern", "fullmatch_linear", "to_engine_regex"]
 
 MAX_PATTERN_LENGTH = 20_000
 
@@ -128,9 +132,21 @@ def lark_regex_literal(body: str) -> str:
     return "/" + "".join(out) + "/"
 
 
-@lru_cache(maxsize=1024)
-def _compiled(pattern: str) -> re.Pattern:
-    return re.compile(pattern)
+def fullmatch_linear(pattern: str, text: str) -> bool:
+    """Does ``text`` fully match the (checked) Python ``pattern``? Linear time in ``len(text)``.
+
+    RE2 where it reads the pattern as Python does; otherwise llguidance's byte-level matcher of
+    the pattern alone (its lexer runs on a bounded DFA, with llguidance's fuel limits).
+    """
+    body = to_engine_regex(pattern)
+    compiled = re2_compile(body)
+    if compiled is not None:
+        try:
+            return compiled.fullmatch(text) is not None
+        except UnicodeEncodeError:
+            return False
+    accepted, _ = lark_accepts(f"start: {lark_regex_literal(body)}\n", text)
+    return accepted
 
 
 @hookimpl
@@ -161,4 +177,4 @@ def ananke_lower_node(node, ctx):
 def ananke_verify_node(node, text, ctx):
     if not isinstance(node, RegexNode):
         return None
-    return [] if _compiled(node.pattern).fullmatch(text) else [f"text does not fully match /{node.pattern}/"]
+    return [] if fullmatch_linear(node.pattern, text) else [f"text does not fully match /{node.pattern}/"]

@@ -248,7 +248,9 @@ class GenerationService:
         started = time.perf_counter()
         request, params, prompt, compiled, info = self._prepare(request)
         out = await self.engine.generate(prompt, compiled, params, chat=request.chat)
-        return self._respond(request, compiled, out, info, (time.perf_counter() - started) * 1000.0)
+        # verification runs in a worker thread: never on the event loop, whatever the output
+        return await asyncio.to_thread(self._respond, request, compiled, out, info,
+                                       (time.perf_counter() - started) * 1000.0)
 
     async def stream(self, request: GenerationRequest | dict[str, Any]
                      ) -> AsyncIterator[StreamDelta | GenerationResponse]:
@@ -266,7 +268,8 @@ class GenerationService:
                 yield item
         if final is None:  # pragma: no cover - engine contract violation
             raise RuntimeError("engine stream ended without a final EngineOutput")
-        yield self._respond(request, compiled, final, info, (time.perf_counter() - started) * 1000.0)
+        yield await asyncio.to_thread(self._respond, request, compiled, final, info,
+                                      (time.perf_counter() - started) * 1000.0)
 
     def generate_sync(self, request: GenerationRequest | dict[str, Any]) -> GenerationResponse:
         """Blocking :meth:`generate` for scripts and the CLI (not from inside a running loop)."""
