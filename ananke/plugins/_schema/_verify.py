@@ -15,7 +15,7 @@ from ananke.core._linear_re import bounded_search
 from ._formats import FORMAT_REGEXES, FORMATS_NATIVE
 from ._walk import iter_children
 
-__all__ = ["verify_instance", "validator_class"]
+__all__ = ["metaschema_error", "verify_instance", "validator_class"]
 
 
 def _legacy_style(node: Any) -> str | None:
@@ -150,3 +150,18 @@ def verify_instance(original_schema: Any, instance: Any, *, remotes: Mapping[str
         path = "".join(f"/{p}" for p in err.absolute_path)
         errors.append(f"{path or '/'}: {err.message}")
     return errors
+
+
+def metaschema_error(schema: Any) -> tuple[str, str] | None:
+    """``(JSON Pointer, message)`` of the most relevant way ``schema`` breaks its draft's
+    metaschema (``properties: 5``), or None when it conforms."""
+    from jsonschema.exceptions import best_match
+
+    cls = validator_class(schema)
+    try:
+        error = best_match(cls(cls.META_SCHEMA).iter_errors(schema))
+    except Exception:  # noqa: BLE001 - a metaschema that cannot run is no diagnosis
+        return None
+    if error is None:
+        return None
+    return "".join(f"/{p}" for p in error.absolute_path), error.message
