@@ -17,8 +17,10 @@ from ananke.errors import RequestError
 from ananke.runtime._engine import StreamDelta
 from ananke.runtime._service import GenerationRequest, GenerationResponse
 from ananke.server import _openai as oai
+from ananke.server._body import CheckedJSONRoute
 from ananke.server._errors import ApiError, api_error_from, error_body, seed_error_body
 from ananke.server._schemas import (
+    OPENAI_NEUTRAL,
     ChatCompletionRequest,
     CompletionRequest,
     ConstraintRequest,
@@ -29,7 +31,7 @@ from ananke.server._state import ServerState
 
 __all__ = ["ROUTES", "router"]
 
-router = APIRouter()
+router = APIRouter(route_class=CheckedJSONRoute)
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 ROUTES = frozenset({"/health", "/generate_api", "/generate", "/generate/stream", "/models", "/v1/models",
                     "/v1/chat/completions", "/v1/completions", "/v1/constraints/validate",
@@ -303,6 +305,10 @@ def _stops(stop: str | list[str] | None) -> list[str] | None:
 def _check_openai(body: Any) -> Any:
     if body.n not in (None, 1):
         raise ApiError(422, "invalid_request", "only n=1 is supported", param="n")
+    if getattr(body, "logprobs", None):
+        raise ApiError(422, "invalid_request", "logprobs is not supported", param="logprobs",
+                       diagnostics=[{"message": "logprobs is not supported", "pointer": "/logprobs"}])
+    oai.check_extra_fields(body.model_extra or {}, OPENAI_NEUTRAL)
     return oai.constraint_from_openai(body)
 
 
@@ -362,9 +368,8 @@ async def completions(body: CompletionRequest, request: Request) -> Response:
         prompt = body.prompt[0]
     else:
         prompt = body.prompt
-    for name in ("echo", "logprobs"):
-        if getattr(body, name):
-            raise ApiError(422, "invalid_request", f"{name} is not supported", param=name)
+    if body.echo:
+        raise ApiError(422, "invalid_request", "echo is not supported", param="echo")
     if body.best_of not in (None, 1):
         raise ApiError(422, "invalid_request", "only best_of=1 is supported", param="best_of")
     if not prompt:

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
+    "OPENAI_NEUTRAL",
     "ChatCompletionRequest",
     "ChatMessage",
     "CompletionRequest",
@@ -26,9 +27,10 @@ _CONSTRAINT_DOC = ("any accepted constraint input: ConstraintIR v1, a bare node,
 
 
 class SeedRequest(BaseModel):
-    """The seed service's ``/generate_api`` body (unknown fields are ignored, as the seed did)."""
+    """The seed service's ``/generate_api`` body; an unknown field is a 422 naming it (a misspelled
+    ``constraints`` must not run unconstrained)."""
 
-    model_config = ConfigDict(extra="ignore", json_schema_extra={"examples": [{
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
         "prompt": "Give a person as JSON.", "max_tokens": 64,
         "constraints": {"json_schema": {"type": "object", "properties": {"name": {"type": "string"}},
                                         "required": ["name"]}}}]})
@@ -50,9 +52,10 @@ class SeedRequest(BaseModel):
 
 
 class MazeRequest(BaseModel):
-    """Maze's ``/generate`` body: ``{prompt, constraints, max_tokens, temperature, model, context}``."""
+    """Maze's ``/generate`` body: ``{prompt, constraints, max_tokens, temperature, model, context}``;
+    an unknown field is a 422 naming it."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid")
 
     prompt: str
     constraints: Any = Field(None, description="{} or null: unconstrained; else " + _CONSTRAINT_DOC)
@@ -78,6 +81,21 @@ class ChatMessage(BaseModel):
     content: str | list[dict[str, Any]] | None = None
 
 
+#: OpenAI / vLLM request fields Ananke does not implement, with the values that change nothing
+#: (accepted); any other value is a 422 naming the field, and a field in neither the models nor
+#: this table is a 422 too. ``...`` means "any value" (informational fields).
+OPENAI_NEUTRAL: dict[str, tuple[Any, ...]] = {
+    "user": (...,), "metadata": (...,), "store": (...,), "service_tier": (...,), "safety_identifier": (...,),
+    "prompt_cache_key": (...,), "parallel_tool_calls": (...,), "reasoning_effort": (...,),
+    "frequency_penalty": (None, 0, 0.0), "presence_penalty": (None, 0, 0.0), "repetition_penalty": (None, 1, 1.0),
+    "logit_bias": (None, {}), "top_logprobs": (None, 0), "min_p": (None, 0, 0.0), "min_tokens": (None, 0),
+    "tools": (None, []), "functions": (None, []), "tool_choice": (None, "none", "auto"),
+    "function_call": (None, "none", "auto"), "suffix": (None, ""), "ignore_eos": (None, False),
+    "modalities": (None, ["text"]), "prediction": (None,), "audio": (None,),
+    "skip_special_tokens": (None, True), "include_stop_str_in_output": (None, False),
+}
+
+
 class _OpenAIBase(BaseModel):
     model_config = ConfigDict(extra="allow")
 
@@ -101,19 +119,22 @@ class _OpenAIBase(BaseModel):
     guided_choice: list[str] | None = None
     guided_grammar: str | None = None
     ananke_constraint: Any = Field(None, description="Ananke extension: " + _CONSTRAINT_DOC)
+    constraint_spec: Any = Field(None, description="the seed CLI's spelling: the seed ConstraintSpec, or "
+                                                   + _CONSTRAINT_DOC)
     lenient: bool = False
 
 
 class ChatCompletionRequest(_OpenAIBase):
     messages: list[ChatMessage] = Field(min_length=1)
     max_completion_tokens: int | None = None
+    logprobs: bool | None = Field(None, description="refused when true (not implemented)")
 
 
 class CompletionRequest(_OpenAIBase):
     prompt: str | list[str]
-    echo: bool | None = None
-    logprobs: int | None = None
-    best_of: int | None = None
+    echo: bool | None = Field(None, description="refused when true")
+    logprobs: int | None = Field(None, description="refused when set (not implemented)")
+    best_of: int | None = Field(None, description="only 1 is supported")
 
 
 class ConstraintRequest(BaseModel):
