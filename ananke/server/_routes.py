@@ -101,14 +101,50 @@ def build_request(state: ServerState, rid: str, *, prompt: str, max_tokens: int 
     )
 
 
-async def generate(state: ServerState, req: GenerationRequest, route: str) -> GenerationResponse:
-    """Admission → compile (bounded, off the loop) → the service → metrics."""
+async def _disconnected(request: Request) -> None:
+    """Return when the client has gone away (the body was read already: only a disconnect comes)."""
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            return
+
+
+async def _unless_abandoned(request: Request | None, state: ServerState, work: Any) -> Any:
+    """Await ``work`` (a coroutine); cancel it — which stops the engine at its next token — when the
+    client disconnects (499) or when the shutdown grace runs out first (503 ``shutting_down``)."""
+    task = asyncio.ensure_future(work)
+    watchers = {asyncio.ensure_future(state.shutdown_deadline())}
+    if request is not None:
+        watchers.add(asyncio.ensure_future(_disconnected(request)))
+    try:
+        done, _ = await asyncio.wait({task, *watchers}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for watcher in watchers:
+            watcher.cancel()
+    if task in done:
+        return task.result()
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    if state.draining:
+        raise ApiError(503, "shutting_down", "the server shut down before this request could finish; retry",
+                       headers={"Retry-After": "5"})
+    state.metrics.rejected.labels("client_disconnected").inc()
+    raise ApiError(499, "client_disconnected", "the client closed the connection; the generation was stopped")
+
+
+async def generate(state: ServerState, req: GenerationRequest, route: str,
+                   request: Request | None = None) -> GenerationResponse:
+    """Admission → compile (bounded, off the loop) → the service → metrics.
+
+    The generation stops when the client disconnects or the shutdown grace period ends.
+    """
     service = state.require_service()
     state.acquire()
     try:
         source = req.constraint_source()
         compiled_info = await state.precompile(service, source, req.lenient) if source is not None else None
-        resp = await asyncio.wait_for(service.generate(req), timeout=float(state.config["limits.request_timeout_s"]))
+        limit = float(state.config["limits.request_timeout_s"])
+        resp = await _unless_abandoned(request, state, asyncio.wait_for(service.generate(req), timeout=limit))
     finally:
         state.release()
     if compiled_info is not None:  # the service's own compile hit the cache we just filled
@@ -223,7 +259,7 @@ async def generate_api(body: SeedRequest, request: Request) -> Response:
             temperature=body.temperature, top_p=body.top_p, top_k=body.top_k, seed=body.seed,
             stop_sequences=body.stop_sequences, context=body.context, lenient=body.lenient, chat=body.chat,
             request_id=body.request_id)
-        resp = await generate(state, req, "/generate_api")
+        resp = await generate(state, req, "/generate_api", request)
     except Exception as exc:  # noqa: BLE001 - the seed body carries every error
         err = api_error_from(exc)
         return JSONResponse(seed_error_body(err, body.request_id or rid, state.model_name()), err.status,
@@ -267,7 +303,7 @@ def maze_body(resp: GenerationResponse) -> dict[str, Any]:
 @guarded
 async def maze_generate(body: MazeRequest, request: Request) -> Response:
     state = _state(request)
-    resp = await generate(state, _maze_request(state, body, _rid(request)), "/generate")
+    resp = await generate(state, _maze_request(state, body, _rid(request)), "/generate", request)
     return _json(maze_body(resp))
 
 
@@ -333,7 +369,7 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> Res
     req = _openai_request(state, body, rid, oai.messages_to_prompt(body.messages), max_tokens, chat=True)
     created = int(time.time())
     if not body.stream:
-        return _json(oai.chat_body(await generate(state, req, "/v1/chat/completions"), rid, created))
+        return _json(oai.chat_body(await generate(state, req, "/v1/chat/completions", request), rid, created))
     items = await open_stream(state, req, "/v1/chat/completions")
     include_usage = bool((body.stream_options or {}).get("include_usage"))
     model = state.model_name()
@@ -378,7 +414,7 @@ async def completions(body: CompletionRequest, request: Request) -> Response:
     req = _openai_request(state, body, rid, prompt, max_tokens, chat=False)
     created = int(time.time())
     if not body.stream:
-        return _json(oai.completion_body(await generate(state, req, "/v1/completions"), rid, created))
+        return _json(oai.completion_body(await generate(state, req, "/v1/completions", request), rid, created))
     items = await open_stream(state, req, "/v1/completions")
     model = state.model_name()
     include_usage = bool((body.stream_options or {}).get("include_usage"))

@@ -41,6 +41,7 @@ class ServerState:
         self.compile_pool = ThreadPoolExecutor(2, thread_name_prefix="ananke-compile")
         self.metrics = Metrics(self._cache_stats)
         self.api_key: str | None = config["auth.api_key"]
+        self.body_timeout_s = 30.0  # a body must arrive whole within this (slow clients hold no slot)
 
     # -- service ------------------------------------------------------------------------------
 
@@ -102,6 +103,23 @@ class ServerState:
         self.metrics.queue_depth.set(self.inflight)
         if self.inflight == 0:
             self._idle.set()
+
+    def begin_shutdown(self, grace_s: float) -> None:
+        """The server stops: refuse new generation now; when ``grace_s`` has passed, requests still
+        generating or queued are stopped and answered 503 ``shutting_down`` (never cancelled bare)."""
+        self.draining = True
+        loop = asyncio.get_running_loop()
+        event = self._deadline_event()
+        loop.call_later(max(grace_s, 0.0), event.set)
+
+    def _deadline_event(self) -> asyncio.Event:
+        if getattr(self, "_deadline", None) is None:
+            self._deadline = asyncio.Event()
+        return self._deadline
+
+    async def shutdown_deadline(self) -> None:
+        """Return when the shutdown grace period has run out (never, while serving)."""
+        await self._deadline_event().wait()
 
     async def drain(self, grace_s: float) -> bool:
         """Refuse new generation, wait up to ``grace_s`` for in-flight work; True when it finished."""
