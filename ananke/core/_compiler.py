@@ -9,7 +9,7 @@ from typing import Any, NoReturn
 from pydantic import BaseModel, ConfigDict, Field
 
 from ananke._version import __version__
-from ananke.core._guard import check_input
+from ananke.core._guard import check_deadline, check_input
 from ananke.core._host import PluginHost, get_host
 from ananke.core._ir import ConstraintIR, NodeModel, canonical_json
 from ananke.core._llg import check_grammar, lark_accepts, validate_lark
@@ -177,6 +177,7 @@ def compile_with_matchers(source: Any, *, lenient: bool = False, tokenizer: Any 
     host = host or get_host()
     check_input(source)  # depth and lone surrogates, before anything recursive reads it
     ir, root_pointer = load_with_pointer(source, kind=kind, host=host)
+    check_deadline("after normalizing")
     node_text = canonical_json(ir.constraint.to_json())
     _check_size(ir, node_text, root_pointer)
     # everything that needs no llguidance runs before its build, which evicts the CPU caches
@@ -210,6 +211,7 @@ def _lower_checked(host: PluginHost, ir: ConstraintIR, lenient: bool, tokenizer:
     """
     with deferring_engine_checks() as deferred:
         lowered = _lower(host, ir, lenient, tokenizer, pointer)
+    check_deadline("after lowering")
     grammars = [assemble_grammar(fragment) for fragment in lowered.fragments]
     checked = _check_grammars(lowered.fragments, grammars, tokenizer, force=bool(deferred), build=build)
     if isinstance(checked, int) and deferred:
@@ -237,6 +239,7 @@ def _check_grammars(fragments: list[Fragment], grammars: list[str], tokenizer: A
     for index, (fragment, text) in enumerate(zip(fragments, grammars)):
         if fragment.validated and not (force or build):
             continue
+        check_deadline("before building a matcher")
         accepted, messages, matcher = check_grammar(text, tokenizer, build=build, warnings=not fragment.validated)
         if not accepted:
             return index

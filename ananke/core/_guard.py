@@ -8,11 +8,15 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from ananke.errors import ConstraintError, ConstraintLimitError
 
-__all__ = ["MAX_INPUT_DEPTH", "check_input", "lone_surrogate", "pointer_of"]
+__all__ = ["MAX_INPUT_DEPTH", "check_deadline", "check_input", "compile_deadline", "lone_surrogate", "pointer_of"]
 
 #: JSON nesting (objects and arrays) of a constraint input; a composite node is two levels
 MAX_INPUT_DEPTH = 160
@@ -64,3 +68,24 @@ def check_input(source: Any, pointer: str = "") -> None:
                 if isinstance(key, str) and lone_surrogate(key) is not None:
                     raise _surrogate_error(key, lone_surrogate(key), pointer + pointer_of((*path, key)))
                 stack.append((child, (*path, key)))
+
+
+_DEADLINE: ContextVar[tuple[float, float] | None] = ContextVar("ananke_compile_deadline", default=None)
+
+
+@contextmanager
+def compile_deadline(budget_s: float) -> Iterator[None]:
+    """Within this block, compiles stop at their next stage once ``budget_s`` has passed."""
+    token = _DEADLINE.set((time.monotonic() + budget_s, budget_s))
+    try:
+        yield
+    finally:
+        _DEADLINE.reset(token)
+
+
+def check_deadline(stage: str) -> None:
+    """Raise :class:`ConstraintLimitError` when the current compile budget is spent (a runaway
+    compile stops here instead of running on after its request has been answered)."""
+    deadline = _DEADLINE.get()
+    if deadline is not None and time.monotonic() > deadline[0]:
+        raise ConstraintLimitError(f"compiling took longer than {deadline[1]:g} s (stopped {stage})")

@@ -102,3 +102,32 @@ def test_shutdown_answers_queued_work_with_503(service):
         body = r.json()  # JSON, never a bare 500
         assert r.status_code == 503, r.text[:300]
         assert body["metadata"]["error_type"] == "shutting_down" and r.headers["retry-after"]
+
+
+def test_compile_budget_does_not_count_waiting_behind_other_compiles(service):
+    """Two compiles hold the pool for longer than the limit; a trivial validation queued behind
+    them still succeeds, because the limit budgets each compile from its own start."""
+    server = _server(service, **{"limits.compile_timeout_s": 1})
+    state = server.app.state.ananke
+    try:
+        busy = [state.compile_pool.submit(time.sleep, 2.5) for _ in range(2)]  # the pool's two threads
+        with httpx.Client(base_url=server.url, headers=AUTH, timeout=30) as client:
+            started = time.perf_counter()
+            r = client.post("/v1/constraints/validate", json={"constraint": {"kind": "regex", "pattern": "[0-9]{3}"}})
+            waited = time.perf_counter() - started
+        assert r.status_code == 200 and r.json()["valid"] is True, r.text
+        assert waited >= 2.0  # it did wait behind the pool, past the 1 s limit
+        for job in busy:
+            job.result()
+    finally:
+        server.stop()
+
+
+def test_a_spent_compile_budget_stops_the_compile():
+    import ananke
+    from ananke.core._guard import compile_deadline
+    from ananke.errors import ConstraintLimitError
+
+    with compile_deadline(0.0), pytest.raises(ConstraintLimitError, match="took longer than"):
+        ananke.compile({"kind": "json_schema", "schema": {"type": "object"}})
+    assert ananke.compile({"kind": "json_schema", "schema": {"type": "object"}}).grammars
