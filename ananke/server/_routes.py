@@ -20,7 +20,9 @@ from ananke.server import _openai as oai
 from ananke.server._body import CheckedJSONRoute
 from ananke.server._errors import ApiError, api_error_from, error_body, seed_error_body
 from ananke.server._schemas import (
+    ERROR_RESPONSES,
     OPENAI_NEUTRAL,
+    SSE_RESPONSE,
     ChatCompletionRequest,
     CompletionRequest,
     ConstraintRequest,
@@ -32,6 +34,9 @@ from ananke.server._state import ServerState
 __all__ = ["ROUTES", "router"]
 
 router = APIRouter(route_class=CheckedJSONRoute)
+#: 200 is JSON, or with ``stream: true`` Server-Sent Events
+STREAMABLE = {200: {"description": "JSON, or Server-Sent Events with `stream: true`",
+                    "content": {"application/json": {}, "text/event-stream": {"schema": {"type": "string"}}}}}
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 ROUTES = frozenset({"/health", "/generate_api", "/generate", "/generate/stream", "/models", "/v1/models",
                     "/v1/chat/completions", "/v1/completions", "/v1/constraints/validate",
@@ -197,7 +202,7 @@ def _stream_response(events: AsyncIterator[str]) -> StreamingResponse:
 # -- health, models, metrics ----------------------------------------------------------------------
 
 
-@router.get("/health", tags=["service"], summary="Liveness and readiness (never waits behind generation)")
+@router.get("/health", responses={503: {"description": "loading, unhealthy or draining (same body, `status` says which)"}}, tags=["service"], summary="Liveness and readiness (never waits behind generation)")
 async def health(request: Request) -> Response:
     state = _state(request)
     body: dict[str, Any] = {"status": "healthy", "service": "ananke-inference", "version": ananke.__version__,
@@ -247,7 +252,7 @@ def seed_body(resp: GenerationResponse) -> dict[str, Any]:
     return body
 
 
-@router.post("/generate_api", tags=["seed"], summary="Seed service: constrained generation")
+@router.post("/generate_api", responses=ERROR_RESPONSES, tags=["seed"], summary="Seed service: constrained generation")
 async def generate_api(body: SeedRequest, request: Request) -> Response:
     state = _state(request)
     rid = _rid(request)
@@ -299,7 +304,7 @@ def maze_body(resp: GenerationResponse) -> dict[str, Any]:
     }
 
 
-@router.post("/generate", tags=["maze"], summary="Maze: constrained generation")
+@router.post("/generate", responses=ERROR_RESPONSES, tags=["maze"], summary="Maze: constrained generation")
 @guarded
 async def maze_generate(body: MazeRequest, request: Request) -> Response:
     state = _state(request)
@@ -307,7 +312,7 @@ async def maze_generate(body: MazeRequest, request: Request) -> Response:
     return _json(maze_body(resp))
 
 
-@router.post("/generate/stream", tags=["maze"],
+@router.post("/generate/stream", responses={**ERROR_RESPONSES, **SSE_RESPONSE}, tags=["maze"],
              summary='Maze: SSE stream of data: {"token", "done", "error"} events, then data: [DONE]')
 @guarded
 async def maze_stream(body: MazeRequest, request: Request) -> StreamingResponse:
@@ -360,7 +365,7 @@ def _openai_error_event(exc: Exception, rid: str) -> str:
     return _sse(error_body(api_error_from(exc), rid))
 
 
-@router.post("/v1/chat/completions", tags=["openai"], summary="OpenAI: chat completions (stream supported)")
+@router.post("/v1/chat/completions", responses={**ERROR_RESPONSES, **STREAMABLE}, tags=["openai"], summary="OpenAI: chat completions (stream supported)")
 @guarded
 async def chat_completions(body: ChatCompletionRequest, request: Request) -> Response:
     state = _state(request)
@@ -392,7 +397,7 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> Res
     return _stream_response(events())
 
 
-@router.post("/v1/completions", tags=["openai"], summary="OpenAI: text completions (stream supported)")
+@router.post("/v1/completions", responses={**ERROR_RESPONSES, **STREAMABLE}, tags=["openai"], summary="OpenAI: text completions (stream supported)")
 @guarded
 async def completions(body: CompletionRequest, request: Request) -> Response:
     state = _state(request)
@@ -440,7 +445,7 @@ async def completions(body: CompletionRequest, request: Request) -> Response:
 # -- compile-only --------------------------------------------------------------------------------------
 
 
-@router.post("/v1/constraints/validate", tags=["constraints"],
+@router.post("/v1/constraints/validate", responses=ERROR_RESPONSES, tags=["constraints"],
              summary="Compile-only validation: 200 with valid true/false and diagnostics")
 @guarded
 async def validate_constraint(body: ConstraintRequest, request: Request) -> Response:
@@ -461,7 +466,7 @@ async def validate_constraint(body: ConstraintRequest, request: Request) -> Resp
     return _json(data)
 
 
-@router.post("/v1/constraints/compile", tags=["constraints"],
+@router.post("/v1/constraints/compile", responses=ERROR_RESPONSES, tags=["constraints"],
              summary="Compile: the lowered llguidance grammars, static token set and fingerprint (400 + diagnostics)")
 @guarded
 async def compile_constraint(body: ConstraintRequest, request: Request) -> Response:

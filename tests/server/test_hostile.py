@@ -179,3 +179,17 @@ def test_neutral_openai_fields_are_accepted(http):
     r = http.post(CHAT, json={"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 2, "user": "u-1",
                               "frequency_penalty": 0, "logprobs": False, "tool_choice": "none", "store": False})
     assert r.status_code == 200, r.text
+
+
+def test_openapi_describes_errors_streams_and_bounds(http):
+    spec = http.get("/openapi.json").json()
+    for path in ("/generate_api", "/generate", "/generate/stream", "/v1/chat/completions", "/v1/completions",
+                 "/v1/constraints/validate", "/v1/constraints/compile"):
+        responses = spec["paths"][path]["post"]["responses"]
+        assert {"400", "401", "413", "422", "429", "503"} <= set(responses), path
+    for path in ("/generate/stream", "/v1/chat/completions", "/v1/completions"):
+        assert "text/event-stream" in spec["paths"][path]["post"]["responses"]["200"]["content"], path
+    assert "503" in spec["paths"]["/health"]["get"]["responses"]
+    seed = spec["components"]["schemas"]["SeedRequest"]["properties"]
+    assert seed["max_tokens"]["minimum"] == 1 and seed["temperature"]["maximum"] == 2
+    assert spec["components"]["schemas"]["SeedRequest"]["additionalProperties"] is False
