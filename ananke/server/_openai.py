@@ -9,7 +9,8 @@ from typing import Any
 
 from ananke.server._errors import ApiError, unknown_field_message
 
-__all__ = ["chat_body", "check_extra_fields", "chat_chunk", "completion_body", "completion_chunk", "constraint_from_openai",
+__all__ = ["chat_body", "chat_chunk", "check_extra_fields", "completion_body", "completion_chunk",
+           "constraint_from_openai",
            "finish_reason", "messages_to_prompt", "usage"]
 
 

@@ -202,7 +202,11 @@ def _stream_response(events: AsyncIterator[str]) -> StreamingResponse:
 # -- health, models, metrics ----------------------------------------------------------------------
 
 
-@router.get("/health", responses={503: {"description": "loading, unhealthy or draining (same body, `status` says which)"}}, tags=["service"], summary="Liveness and readiness (never waits behind generation)")
+_HEALTH_503 = {503: {"description": "loading, unhealthy or draining (same body, `status` says which)"}}
+
+
+@router.get("/health", responses=_HEALTH_503, tags=["service"],
+            summary="Liveness and readiness (never waits behind generation)")
 async def health(request: Request) -> Response:
     state = _state(request)
     body: dict[str, Any] = {"status": "healthy", "service": "ananke-inference", "version": ananke.__version__,
@@ -252,7 +256,8 @@ def seed_body(resp: GenerationResponse) -> dict[str, Any]:
     return body
 
 
-@router.post("/generate_api", responses=ERROR_RESPONSES, tags=["seed"], summary="Seed service: constrained generation")
+@router.post("/generate_api", responses=ERROR_RESPONSES, tags=["seed"],
+             summary="Seed service: constrained generation")
 async def generate_api(body: SeedRequest, request: Request) -> Response:
     state = _state(request)
     rid = _rid(request)
@@ -365,7 +370,8 @@ def _openai_error_event(exc: Exception, rid: str) -> str:
     return _sse(error_body(api_error_from(exc), rid))
 
 
-@router.post("/v1/chat/completions", responses={**ERROR_RESPONSES, **STREAMABLE}, tags=["openai"], summary="OpenAI: chat completions (stream supported)")
+@router.post("/v1/chat/completions", responses={**ERROR_RESPONSES, **STREAMABLE}, tags=["openai"],
+             summary="OpenAI: chat completions (stream supported)")
 @guarded
 async def chat_completions(body: ChatCompletionRequest, request: Request) -> Response:
     state = _state(request)
@@ -397,7 +403,8 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> Res
     return _stream_response(events())
 
 
-@router.post("/v1/completions", responses={**ERROR_RESPONSES, **STREAMABLE}, tags=["openai"], summary="OpenAI: text completions (stream supported)")
+@router.post("/v1/completions", responses={**ERROR_RESPONSES, **STREAMABLE}, tags=["openai"],
+             summary="OpenAI: text completions (stream supported)")
 @guarded
 async def completions(body: CompletionRequest, request: Request) -> Response:
     state = _state(request)

@@ -28,7 +28,8 @@ _SEED = Field(None, ge=0, le=2**63 - 1, description="sampling seed (reproducible
 # Bounds the service checks itself (so that the 422 names the limit in force); shown in the schema.
 _MAX_TOKENS = Field(None, json_schema_extra={"minimum": 1, "maximum": 4096},
                     description="1 ≤ max_tokens ≤ limits.max_tokens_cap (default cap 4096)")
-_TEMPERATURE = Field(None, json_schema_extra={"minimum": 0, "maximum": 2}, description="0 ≤ temperature ≤ 2; 0 is greedy")
+_TEMPERATURE = Field(None, json_schema_extra={"minimum": 0, "maximum": 2},
+                     description="0 ≤ temperature ≤ 2; 0 is greedy")
 _TOP_P = Field(None, json_schema_extra={"exclusiveMinimum": 0, "maximum": 1}, description="0 < top_p ≤ 1")
 _TOP_K = Field(None, json_schema_extra={"minimum": 0}, description="top_k ≥ 0; 0 disables")
 _PROMPT = Field(json_schema_extra={"maxLength": 200000}, description="at most limits.max_prompt_chars characters")
@@ -101,7 +102,8 @@ class SeedRequest(BaseModel):
                                    description="default 2048 (generation.max_tokens); at most limits.max_tokens_cap")
     temperature: float | None = Field(None, json_schema_extra={"minimum": 0, "maximum": 2},
                                       description="default 0.7; 0 is greedy")
-    top_p: float | None = Field(None, json_schema_extra={"exclusiveMinimum": 0, "maximum": 1}, description="default 0.95")
+    top_p: float | None = Field(None, json_schema_extra={"exclusiveMinimum": 0, "maximum": 1},
+                                description="default 0.95")
     top_k: int | None = Field(None, json_schema_extra={"minimum": 0}, description="default 50; 0 disables")
     seed: int | None = _SEED
     stop_sequences: list[str] | None = None
