@@ -268,11 +268,12 @@ def _check_token_ids(mask: TokenMask, vocab_size: int, pointer: str) -> None:
 def validate(source: Any, *, lenient: bool = False, tokenizer: Any = None, kind: str | None = None) -> ValidationReport:
     """Compile-only validation: never raises for a bad constraint, reports diagnostics instead.
 
-    Given a tokenizer it builds the same llguidance matchers as generation and computes their
-    first token mask, so a constraint that validates does not fail on its first step.
+    It checks the grammars with llguidance without building matchers (building them for the
+    model's tokenizer costs seconds for some inputs); the limits that make generation fail
+    (nesting, regex unroll size, schemas with no finite document) are checked here too.
     """
-    try:  # with a tokenizer, the matchers generation would use are built and stepped once
-        compiled, _ = compile_with_matchers(source, lenient=lenient, tokenizer=tokenizer, kind=kind)
+    try:
+        compiled = compile_constraint(source, lenient=lenient, tokenizer=tokenizer, kind=kind)
     except ConstraintError as exc:
         return ValidationReport(valid=False, errors=[d.to_dict() for d in exc.diagnostics])
     return ValidationReport(valid=True, warnings=compiled.warnings, fingerprint=compiled.fingerprint,
