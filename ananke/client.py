@@ -10,8 +10,14 @@
 
 Errors come back as Ananke's exceptions: :class:`ananke.ConstraintError` (400, with the server's
 diagnostics), :class:`ananke.RequestError` (422), :class:`AuthenticationError` (401),
-:class:`HTTPError` (anything else). 429, 5xx and connection errors are retried with exponential
-backoff (``Retry-After`` honoured) up to ``max_retries`` times.
+:class:`HTTPError` (anything else).
+
+Retries (exponential backoff with jitter, ``Retry-After`` honoured, up to ``max_retries``) only where
+a repeat cannot run a generation twice: a connection that was never made, 503 ``loading`` /
+``shutting_down`` (refused before it started) and 429 with ``Retry-After``; requests without side
+effects (``GET``, ``/v1/constraints/*``) are also retried on 502/503/504 and read errors. A 500 or a
+connection lost during ``POST /generate_api`` is not retried: the generation may have run.
+The SSE stream is parsed with ``httpx-sse`` (multi-line ``data:`` fields, comments, ``event:``).
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
+from httpx_sse import EventSource
 from pydantic import BaseModel, ConfigDict, Field
 
 from ananke.errors import AnankeError, ConstraintError, Diagnostic, RequestError
@@ -39,10 +46,54 @@ __all__ = [
     "HTTPError",
     "StreamEvent",
     "ValidationResult",
+    "server_root",
+    "should_retry",
 ]
 
 DEFAULT_URL = "http://127.0.0.1:8000"
-RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+#: statuses retried for requests without side effects
+SAFE_RETRY_STATUS = frozenset({429, 502, 503, 504})
+#: 503 error types answered before the request started (safe to repeat a generation)
+_NOT_STARTED = frozenset({"loading", "shutting_down"})
+#: route suffixes a server URL may carry by mistake (the seed's release notes write ``.../generate_api``)
+_ROUTE_SUFFIXES = ("/generate_api",)
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout)
+_TRANSPORT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.ReadError, httpx.RemoteProtocolError)
+
+
+def server_root(url: str) -> str:
+    """The server's base URL: without a trailing slash or a route the user appended."""
+    url = url.rstrip("/")
+    for suffix in _ROUTE_SUFFIXES:
+        if url.endswith(suffix):
+            url = url[: -len(suffix)].rstrip("/")
+    return url
+
+
+def _safe(method: str, path: str) -> bool:
+    """Requests without side effects: repeating them costs nothing but time."""
+    return method == "GET" or path.startswith("/v1/constraints/")
+
+
+def should_retry(method: str, path: str, response: httpx.Response | None, exc: Exception | None) -> bool:
+    """May this failed attempt be repeated without running a generation twice?"""
+    if exc is not None:
+        return isinstance(exc, _NOT_SENT) or _safe(method, path)
+    assert response is not None
+    status = response.status_code
+    if status == 429 and response.headers.get("retry-after"):
+        return True
+    if status == 503 and _error_type(response) in _NOT_STARTED:
+        return True
+    return _safe(method, path) and status in SAFE_RETRY_STATUS
+
+
+def _error_type(response: httpx.Response) -> str | None:
+    try:
+        info = _error_info(response.json())
+    except ValueError:
+        return None
+    return info.get("type")
 
 
 class HTTPError(AnankeError):
@@ -162,14 +213,12 @@ def _retry_delay(attempt: int, backoff: float, response: httpx.Response | None) 
     return min(backoff * (2 ** attempt), 10.0) * (0.5 + random.random() / 2)
 
 
-def _parse_sse_line(line: str) -> dict[str, Any] | None:
-    """One ``data:`` payload of the server's SSE stream, or None (blank lines, comments, ``[DONE]``)."""
-    if not line.startswith("data:"):
+def _sse_payload(data: str) -> dict[str, Any] | None:
+    """The JSON object of one SSE event's data, or None (empty data, ``[DONE]``)."""
+    data = data.strip()
+    if not data or data == "[DONE]":
         return None
-    payload = line[5:].strip()
-    if not payload or payload == "[DONE]":
-        return None
-    return json.loads(payload)
+    return json.loads(data)
 
 
 def _stream_event(data: dict[str, Any]) -> StreamEvent:
@@ -183,7 +232,7 @@ def _stream_event(data: dict[str, Any]) -> StreamEvent:
 class _Base:
     def __init__(self, base_url: str | None, api_key: str | None, timeout: float, max_retries: int,
                  backoff: float) -> None:
-        self.base_url = (base_url or os.environ.get("ANANKE_URL") or DEFAULT_URL).rstrip("/")
+        self.base_url = server_root(base_url or os.environ.get("ANANKE_URL") or DEFAULT_URL)
         key = api_key if api_key is not None else os.environ.get("ANANKE_API_KEY")
         self.headers = {"Authorization": f"Bearer {key}"} if key else {}
         self.timeout = httpx.Timeout(timeout, connect=min(timeout, 10.0))
@@ -192,7 +241,8 @@ class _Base:
 
 
 class AnankeClient(_Base):
-    """Blocking client.  ``timeout`` (s) bounds each HTTP call; ``max_retries`` retries 429/5xx/connection errors."""
+    """Blocking client.  ``timeout`` (s) bounds each HTTP call; ``max_retries`` bounds the retries of
+    what is safe to repeat (see the module docstring)."""
 
     def __init__(self, base_url: str | None = None, *, api_key: str | None = None, timeout: float = 300.0,
                  max_retries: int = 3, backoff: float = 0.25, transport: httpx.BaseTransport | None = None) -> None:
@@ -215,11 +265,12 @@ class AnankeClient(_Base):
             response = None
             try:
                 response = self._http.request(method, path, json=body)
-                if response.status_code not in RETRY_STATUS or attempt >= self.max_retries:
+                if response.status_code < 400 or attempt >= self.max_retries or not should_retry(
+                        method, path, response, None):
                     _raise_for(response)
                     return response.json()
-            except (httpx.ConnectError, httpx.ReadError, httpx.RemoteProtocolError, httpx.ConnectTimeout) as exc:
-                if attempt >= self.max_retries:
+            except _TRANSPORT as exc:
+                if attempt >= self.max_retries or not should_retry(method, path, None, exc):
                     raise HTTPError(0, f"cannot reach {self.base_url}: {exc}") from exc
             time.sleep(_retry_delay(attempt, self.backoff, response))
             attempt += 1
@@ -250,14 +301,15 @@ class AnankeClient(_Base):
         attempt = 0
         while True:
             with self._http.stream("POST", "/generate/stream", json=body) as response:
-                if response.status_code in RETRY_STATUS and attempt < self.max_retries:
+                if response.status_code >= 400:
+                    response.read()
+                if response.status_code >= 400 and attempt < self.max_retries and should_retry(
+                        "POST", "/generate/stream", response, None):
                     delay = _retry_delay(attempt, self.backoff, response)
                 else:
-                    if response.status_code >= 400:
-                        response.read()
-                        _raise_for(response)
-                    for line in response.iter_lines():
-                        data = _parse_sse_line(line)
+                    _raise_for(response)
+                    for sse in EventSource(response).iter_sse():
+                        data = _sse_payload(sse.data)
                         if data is not None:
                             yield _stream_event(data)
                     return
@@ -298,11 +350,12 @@ class AsyncAnankeClient(_Base):
             response = None
             try:
                 response = await self._http.request(method, path, json=body)
-                if response.status_code not in RETRY_STATUS or attempt >= self.max_retries:
+                if response.status_code < 400 or attempt >= self.max_retries or not should_retry(
+                        method, path, response, None):
                     _raise_for(response)
                     return response.json()
-            except (httpx.ConnectError, httpx.ReadError, httpx.RemoteProtocolError, httpx.ConnectTimeout) as exc:
-                if attempt >= self.max_retries:
+            except _TRANSPORT as exc:
+                if attempt >= self.max_retries or not should_retry(method, path, None, exc):
                     raise HTTPError(0, f"cannot reach {self.base_url}: {exc}") from exc
             await asyncio.sleep(_retry_delay(attempt, self.backoff, response))
             attempt += 1
@@ -328,14 +381,15 @@ class AsyncAnankeClient(_Base):
         attempt = 0
         while True:
             async with self._http.stream("POST", "/generate/stream", json=body) as response:
-                if response.status_code in RETRY_STATUS and attempt < self.max_retries:
+                if response.status_code >= 400:
+                    await response.aread()
+                if response.status_code >= 400 and attempt < self.max_retries and should_retry(
+                        "POST", "/generate/stream", response, None):
                     delay = _retry_delay(attempt, self.backoff, response)
                 else:
-                    if response.status_code >= 400:
-                        await response.aread()
-                        _raise_for(response)
-                    async for line in response.aiter_lines():
-                        data = _parse_sse_line(line)
+                    _raise_for(response)
+                    async for sse in EventSource(response).aiter_sse():
+                        data = _sse_payload(sse.data)
                         if data is not None:
                             yield _stream_event(data)
                     return

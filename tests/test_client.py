@@ -137,3 +137,63 @@ def test_async_client(live):
     assert json.loads(b.generated_text)["ok"] in (True, False)
     assert events[-1].done and events[-1].response.tokens_generated >= 1
     assert report.valid is False
+
+
+class _Inject(httpx.BaseTransport):
+    """The first ``n`` calls get ``response`` (status, json, headers) or raise ``error``; then the real server."""
+
+    def __init__(self, n: int, *, status: int = 500, body: dict | None = None, headers: dict | None = None,
+                 error: type[Exception] | None = None) -> None:
+        self.n, self.status, self.body, self.headers, self.error, self.calls = n, status, body, headers, error, 0
+        self.real = httpx.HTTPTransport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.calls += 1
+        if self.calls <= self.n:
+            if self.error is not None:
+                raise self.error("injected", request=request)
+            return httpx.Response(self.status, headers=self.headers or {}, json=self.body or {"error": {}})
+        return self.real.handle_request(request)
+
+
+@pytest.mark.parametrize("inject", [
+    {"status": 500, "body": {"error": {"type": "engine_error", "message": "boom"}}},
+    {"status": 503, "body": {"error": {"type": "unavailable", "message": "down"}}},
+    {"status": 429, "body": {"error": {"type": "queue_full", "message": "full"}}},  # no Retry-After
+    {"error": httpx.ReadError},
+    {"error": httpx.RemoteProtocolError},
+])
+def test_generation_is_not_retried_when_it_may_have_run(live, inject):
+    transport = _Inject(1, **inject)
+    with AnankeClient(live.url, api_key=KEY, transport=transport, max_retries=3, backoff=0.01) as c:
+        with pytest.raises(HTTPError):
+            c.generate("x", max_tokens=2)
+    assert transport.calls == 1
+
+
+@pytest.mark.parametrize("inject", [
+    {"status": 503, "body": {"error": {"type": "loading", "message": "loading"}}, "headers": {"Retry-After": "0"}},
+    {"status": 503, "body": {"error": {"type": "shutting_down", "message": "bye"}}},
+    {"status": 429, "body": {"error": {"type": "queue_full", "message": "full"}}, "headers": {"Retry-After": "0"}},
+    {"error": httpx.ConnectError},
+])
+def test_generation_is_retried_when_it_never_started(live, inject):
+    transport = _Inject(1, **inject)
+    with AnankeClient(live.url, api_key=KEY, transport=transport, max_retries=3, backoff=0.01) as c:
+        resp = c.generate_with_regex("n:", "[0-9]", max_tokens=2)
+    assert transport.calls == 2 and resp.constraint_satisfied
+
+
+def test_validation_is_retried_on_read_errors(live):
+    transport = _Inject(1, error=httpx.ReadError)
+    with AnankeClient(live.url, api_key=KEY, transport=transport, max_retries=3, backoff=0.01) as c:
+        assert c.validate({"kind": "regex", "pattern": "a"}).valid
+    assert transport.calls == 2
+
+
+def test_server_url_with_the_seed_route_appended(live):
+    from ananke.client import server_root
+
+    assert server_root("http://h:1/generate_api/") == "http://h:1" and server_root("http://h:1/") == "http://h:1"
+    with AnankeClient(live.url + "/generate_api", api_key=KEY) as c:
+        assert c.generate_with_regex("n:", "[0-9]", max_tokens=2).constraint_satisfied

@@ -11,6 +11,7 @@ from typing import Any, NoReturn
 from pydantic import BaseModel, ConfigDict, Field
 
 from ananke._version import __version__
+from ananke.core._guard import check_deadline, check_input
 from ananke.core._host import PluginHost, get_host
 from ananke.core._ir import ConstraintIR, NodeModel, canonical_json
 from ananke.core._llg import check_grammar, lark_accepts, validate_lark
@@ -127,22 +128,22 @@ def node_kinds(node: NodeModel) -> list[str]:
     return seen
 
 
-def _check_size(ir: ConstraintIR, node_text: str) -> None:
+def _check_size(ir: ConstraintIR, node_text: str, root_pointer: str = "") -> None:
     size = len(node_text)
     if size > MAX_CONSTRAINT_BYTES:
         raise ConstraintLimitError(f"constraint is {size} bytes; the limit is {MAX_CONSTRAINT_BYTES}")
 
-    def depth(value: Any, level: int) -> None:
+    def depth(value: Any, level: int, pointer: str) -> None:
         if level > MAX_NESTING:
-            raise ConstraintLimitError(f"constraint nests deeper than {MAX_NESTING} levels")
+            raise ConstraintLimitError(f"constraint nests deeper than {MAX_NESTING} levels", pointer=pointer)
         if isinstance(value, NodeModel):
             for name in type(value).model_fields:
-                depth(getattr(value, name), level + 1)
+                depth(getattr(value, name), level + 1, f"{pointer}/{name}")
         elif isinstance(value, (list, tuple)):
-            for item in value:
-                depth(item, level)
+            for index, item in enumerate(value):
+                depth(item, level, f"{pointer}/{index}")
 
-    depth(ir.constraint, 0)
+    depth(ir.constraint, 0, root_pointer)
 
 
 def assemble_grammar(fragment: Fragment) -> str:
@@ -176,9 +177,11 @@ def compile_with_matchers(source: Any, *, lenient: bool = False, tokenizer: Any 
     """
     started = time.perf_counter()
     host = host or get_host()
+    check_input(source)  # depth and lone surrogates, before anything recursive reads it
     ir, root_pointer = load_with_pointer(source, kind=kind, host=host)
+    check_deadline("after normalizing")
     node_text = canonical_json(ir.constraint.to_json())
-    _check_size(ir, node_text)
+    _check_size(ir, node_text, root_pointer)
     # everything that needs no llguidance runs before its build, which evicts the CPU caches
     fingerprint, kinds = _fingerprint(node_text, lenient), node_kinds(ir.constraint)
     build = build and tokenizer is not None
@@ -226,6 +229,7 @@ def _lower_checked(host: PluginHost, ir: ConstraintIR, lenient: bool, tokenizer:
     """
     with deferring_engine_checks() as deferred:
         lowered = _lower(host, ir, lenient, tokenizer, pointer)
+    check_deadline("after lowering")
     grammars = [assemble_grammar(fragment) for fragment in lowered.fragments]
     checked = _check_grammars(lowered.fragments, grammars, tokenizer, force=bool(deferred), build=build)
     if isinstance(checked, int) and deferred:
@@ -253,6 +257,7 @@ def _check_grammars(fragments: list[Fragment], grammars: list[str], tokenizer: A
     for index, (fragment, text) in enumerate(zip(fragments, grammars)):
         if fragment.validated and not (force or build):
             continue
+        check_deadline("before building a matcher")
         accepted, messages, matcher = check_grammar(text, tokenizer, build=build, warnings=not fragment.validated)
         if not accepted:
             return index
@@ -279,7 +284,12 @@ def _check_token_ids(mask: TokenMask, vocab_size: int, pointer: str) -> None:
 
 
 def validate(source: Any, *, lenient: bool = False, tokenizer: Any = None, kind: str | None = None) -> ValidationReport:
-    """Compile-only validation: never raises for a bad constraint, reports diagnostics instead."""
+    """Compile-only validation: never raises for a bad constraint, reports diagnostics instead.
+
+    It checks the grammars with llguidance without building matchers (building them for the
+    model's tokenizer costs seconds for some inputs); the limits that make generation fail
+    (nesting, regex unroll size, schemas with no finite document) are checked here too.
+    """
     try:
         compiled = compile_constraint(source, lenient=lenient, tokenizer=tokenizer, kind=kind)
     except ConstraintError as exc:

@@ -10,13 +10,14 @@ from typing import Any
 
 import llguidance as llg
 
-from ananke.errors import ConstraintLimitError, Diagnostic, caret_snippet
+from ananke.errors import ConstraintError, ConstraintLimitError, Diagnostic, caret_snippet
 
 __all__ = [
     "DEFAULT_LIMITS",
     "byte_tokenizer",
     "check_grammar",
     "engine_grammars",
+    "first_step_check",
     "grammar_diagnostic",
     "lark_accepts",
     "make_limits",
@@ -112,12 +113,29 @@ def check_grammar(text: str, tokenizer: llg.LLTokenizer | None = None, *, build:
         if build and tokenizer is not None:
             matcher = llg.LLMatcher(tokenizer, grammar, log_level=0, limits=limits)
             if not matcher.is_error():
+                first_step_check(matcher)
                 return True, list(matcher.get_grammar_warnings()) if warnings else [], matcher
         else:
             is_error, messages = llg.LLMatcher.validate_grammar_with_warnings(grammar, tokenizer, limits=limits)
             if not is_error:
                 return True, list(messages) if warnings else [], None
     return False, [], None
+
+
+def first_step_check(matcher: llg.LLMatcher) -> None:
+    """Compute the first token mask on a copy of a ready matcher, as generation will.
+
+    Raises :class:`ConstraintLimitError` when llguidance fails there (a limit hit while building
+    lexer states, a grammar with no derivation) and :class:`ConstraintError` when nothing can be
+    generated at all, so that validation and generation agree and no failing matcher is cached.
+    """
+    probe = matcher.deep_copy()
+    mask = probe.compute_bitmask()
+    if probe.is_error():
+        message = _short_error(probe.get_error()) or "llguidance failed on the first token"
+        raise ConstraintLimitError(f"the constraint cannot be enforced: {message}")
+    if not any(mask) and not probe.is_accepting():
+        raise ConstraintError("the constraint accepts no text (its language is empty)")
 
 
 def engine_grammars(text: str) -> Iterator[str]:
@@ -144,8 +162,11 @@ def lark_accepts(grammar_text: str, text: str) -> tuple[bool, str]:
         matcher = _byte_matcher(grammar_text).deep_copy()
     if matcher.is_error():
         return False, matcher.get_error()
-    # a lone surrogate has no UTF-8 form: its WTF-8 bytes are invalid UTF-8, which no grammar derives
-    ok = matcher.consume_tokens(list(text.encode("utf-8", "surrogatepass")))
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return False, f"text holds a lone surrogate at character {exc.start} (not Unicode text)"
+    ok = matcher.consume_tokens(list(data))
     if not ok:
         return False, _short_error(matcher.get_error())
     if not matcher.is_accepting():

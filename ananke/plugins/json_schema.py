@@ -83,6 +83,24 @@ def ananke_constraint_kinds():
     return [KindInfo(name="json_schema", model=JsonSchemaNode, description="a JSON document valid under `schema`")]
 
 
+def _check_productive(schema: Any, ctx: Any) -> None:
+    """Refuse a schema that admits no finite document (a ``$ref`` cycle with no base case)."""
+    from ananke.plugins._schema._productive import unproductive_ref
+
+    ref = unproductive_ref(schema)
+    if ref is None:
+        return
+    if ref:
+        ctx.error(f"the schema admits no finite document: {ref} refers back to itself with no base case "
+                  "(make the recursive property optional, or give the cycle a non-recursive alternative)",
+                  suffix="/schema" + _ref_pointer(ref))
+    ctx.error("the schema admits no finite document", suffix="/schema")
+
+
+def _ref_pointer(ref: str) -> str:
+    return ref[1:] if ref.startswith("#/") else ""
+
+
 @hookimpl
 def ananke_lower_node(node, ctx):
     from ananke.plugins._schema import SchemaUnsupported, prepare_schema
@@ -94,6 +112,7 @@ def ananke_lower_node(node, ctx):
     if isinstance(node.schema_, dict) and "x-guidance" in node.schema_:
         ctx.error("x-guidance is reserved: Ananke sets engine options itself (use `whitespace`)",
                   suffix="/schema/x-guidance")
+    _check_productive(node.schema_, ctx)
     try:
         prepared = prepare_schema(node.schema_, strict=strict)
     except SchemaUnsupported as exc:

@@ -3,20 +3,24 @@
 Patterns are checked with Python's own parser first, so errors carry a column, and the
 constructs a token-level automaton cannot enforce (lookaround, backreferences, conditionals,
 atomic groups, anchors inside the pattern) are refused by name instead of being dropped.
+
+Outputs are verified in linear time, never with a backtracking engine (``(a+)+b`` on a run of
+``a`` would take exponential time): with RE2 (``google-re2``) where RE2 reads the pattern as
+Python does, otherwise with llguidance's byte-level matcher of the pattern alone.
 """
 
 from __future__ import annotations
 
 import re
 import warnings
-from functools import lru_cache
 from typing import Literal
 
 from ananke.core._ir import KindInfo, NodeModel
 from ananke.core._lowering import Fragment, Lowered
-from ananke.core._llg import validate_lark
+from ananke.core._linear_re import re2_compile
+from ananke.core._llg import lark_accepts, validate_lark
 from ananke.core.hookspecs import hookimpl
-from ananke.errors import caret_snippet
+from ananke.errors import ConstraintLimitError, caret_snippet
 
 try:  # Python 3.11+
     from re import _constants as sre_constants
@@ -25,9 +29,12 @@ except ImportError:  # pragma: no cover
     import sre_constants  # type: ignore[no-redef]
     import sre_parse  # type: ignore[no-redef]
 
-__all__ = ["RegexNode", "check_pattern", "to_engine_regex"]
+__all__ = ["RegexNode", "check_pattern", "fullmatch_linear", "to_engine_regex"]
 
 MAX_PATTERN_LENGTH = 20_000
+#: positions of the pattern once bounded repetitions are unrolled (``a{1000000}`` is a million):
+#: the engine's lexer builds states for them while generating, so larger patterns are refused
+MAX_EXPANDED_SIZE = 100_000
 
 _UNSUPPORTED = {
     sre_constants.ASSERT: "lookahead/lookbehind",
@@ -48,10 +55,11 @@ class RegexNode(NodeModel):
 
 
 class PatternProblem(ValueError):
-    def __init__(self, message: str, column: int | None = None, *, unsupported: bool = True):
+    def __init__(self, message: str, column: int | None = None, *, unsupported: bool = True, limit: bool = False):
         super().__init__(message)
         self.column = column
         self.unsupported = unsupported
+        self.limit = limit
 
 
 def _walk(items, top: bool):
@@ -75,6 +83,25 @@ def _walk(items, top: bool):
             yield from _walk(child, False)
 
 
+def expanded_size(items, cap: int = MAX_EXPANDED_SIZE + 1) -> int:
+    """Positions of a parsed pattern with bounded repetitions unrolled (stops counting past ``cap``)."""
+    total = 0
+    for op, arg in items:
+        if op in (sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT) or op.name == "POSSESSIVE_REPEAT":
+            low, high, child = arg
+            copies = max(low, 1) if high == sre_constants.MAXREPEAT else max(high, 1)
+            total += copies * expanded_size(child, cap)
+        elif op == sre_constants.SUBPATTERN:
+            total += expanded_size(arg[-1], cap)
+        elif op == sre_constants.BRANCH:
+            total += sum(expanded_size(branch, cap) for branch in arg[1])
+        else:
+            total += 1
+        if total >= cap:
+            return cap
+    return total
+
+
 def check_pattern(pattern: str) -> tuple[bool, bool]:
     """Validate a Python pattern; return whether it starts/ends with a strippable anchor."""
     if len(pattern) > MAX_PATTERN_LENGTH:
@@ -86,6 +113,10 @@ def check_pattern(pattern: str) -> tuple[bool, bool]:
             parsed = sre_parse.parse(pattern)
     except re.error as exc:
         raise PatternProblem(f"invalid regex: {exc.msg}", exc.pos, unsupported=False) from exc
+    if expanded_size(list(parsed)) > MAX_EXPANDED_SIZE:
+        raise PatternProblem(f"the pattern's repetitions unroll to more than {MAX_EXPANDED_SIZE} positions "
+                             "(e.g. a{1000000}); use an unbounded repetition (+, *) or a smaller count",
+                             unsupported=False, limit=True)
     leading = trailing = False
     for op, arg, (top, index, count) in _walk(list(parsed), True):
         if op in _UNSUPPORTED:
@@ -128,9 +159,21 @@ def lark_regex_literal(body: str) -> str:
     return "/" + "".join(out) + "/"
 
 
-@lru_cache(maxsize=1024)
-def _compiled(pattern: str) -> re.Pattern:
-    return re.compile(pattern)
+def fullmatch_linear(pattern: str, text: str) -> bool:
+    """Does ``text`` fully match the (checked) Python ``pattern``? Linear time in ``len(text)``.
+
+    RE2 where it reads the pattern as Python does; otherwise llguidance's byte-level matcher of
+    the pattern alone (its lexer runs on a bounded DFA, with llguidance's fuel limits).
+    """
+    body = to_engine_regex(pattern)
+    compiled = re2_compile(body)
+    if compiled is not None:
+        try:
+            return compiled.fullmatch(text) is not None
+        except UnicodeEncodeError:
+            return False
+    accepted, _ = lark_accepts(f"start: {lark_regex_literal(body)}\n", text)
+    return accepted
 
 
 @hookimpl
@@ -143,6 +186,8 @@ def ananke_lower_node(node, ctx):
     try:
         body = to_engine_regex(node.pattern)
     except PatternProblem as exc:
+        if exc.limit:
+            raise ConstraintLimitError(str(exc), pointer=ctx.pointer + "/pattern") from exc
         column = exc.column + 1 if exc.column is not None else None
         snippet = caret_snippet(node.pattern, 1, column) if column else None
         ctx.error(str(exc), suffix="/pattern", unsupported=exc.unsupported,
@@ -157,4 +202,4 @@ def ananke_lower_node(node, ctx):
 
 @hookimpl
 def ananke_verify_node(node, text, ctx):
-    return [] if _compiled(node.pattern).fullmatch(text) else [f"text does not fully match /{node.pattern}/"]
+    return [] if fullmatch_linear(node.pattern, text) else [f"text does not fully match /{node.pattern}/"]

@@ -26,6 +26,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ananke.core._guard import lone_surrogate
 from ananke.errors import RequestError
 from ananke.runtime._cache import ConstraintCache
 from ananke.runtime._engine import Engine, EngineOutput, GenerationParams, StreamDelta, compose_prompt
@@ -143,6 +144,17 @@ def _provenance(source: Any) -> dict[str, Any] | None:
     return constraint_provenance(source) or None
 
 
+def _check_text(request: GenerationRequest) -> None:
+    """Prompt, context and stop sequences must be Unicode text (no lone surrogates)."""
+    fields = [("prompt", request.prompt), ("context", request.context or "")]
+    fields += [(f"stop_sequences/{i}", s) for i, s in enumerate(request.stop_sequences or [])]
+    for field, text in fields:
+        index = lone_surrogate(text)
+        if index is not None:
+            raise RequestError(f"{field}: lone surrogate U+{ord(text[index]):04X} at character {index}; "
+                               "text must be valid Unicode", field=field.split("/")[0])
+
+
 class GenerationService:
     """Compile, generate, verify; one engine, one shared constraint cache.
 
@@ -179,6 +191,7 @@ class GenerationService:
     def check_request(self, request: GenerationRequest) -> GenerationParams:
         """Validate bounds; return the engine's sampling parameters.  Raises ``RequestError``."""
         limits = self.limits
+        _check_text(request)
         if len(request.prompt) + len(request.context or "") > limits.max_prompt_chars:
             raise RequestError(f"prompt is longer than {limits.max_prompt_chars} characters", field="prompt")
         if request.max_tokens < 1:

@@ -101,7 +101,7 @@ def create_app(service_or_factory: Any = None, config: AnankeConfig | None = Non
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        kinds = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+        kinds = {404: "not_found", 405: "method_not_allowed", 408: "request_timeout", 413: "payload_too_large"}
         err = ApiError(exc.status_code, kinds.get(exc.status_code, "http_error"), str(exc.detail),
                        headers=dict(exc.headers or {}))
         return _error_response(request, err)

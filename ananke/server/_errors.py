@@ -13,6 +13,7 @@ Status codes: 400 bad constraint / malformed JSON / compile timeout, 401 API key
 from __future__ import annotations
 
 import asyncio
+import difflib
 import logging
 from typing import Any
 
@@ -20,7 +21,7 @@ from pydantic import ValidationError
 
 from ananke.errors import ConstraintError, ConstraintLimitError, EngineError, RequestError
 
-__all__ = ["ApiError", "api_error_from", "error_body", "seed_error_body", "validation_error"]
+__all__ = ["ApiError", "api_error_from", "error_body", "seed_error_body", "unknown_field_message", "validation_error"]
 
 log = logging.getLogger("ananke.server")
 
@@ -57,6 +58,8 @@ def validation_error(errors: list[dict[str, Any]]) -> ApiError:
         loc = list(err.get("loc", ()))
         pointer = _pointer(loc)
         msg = err.get("msg", "invalid value")
+        if err.get("type") == "extra_forbidden" and loc:
+            msg = unknown_field_message(str(loc[-1]))
         if pointer == "" and err.get("type") in ("model_attributes_type", "dict_type", "model_type"):
             msg = "the request body must be a JSON object (Content-Type: application/json)"
         diagnostics.append({"message": msg, "pointer": pointer})
@@ -64,6 +67,19 @@ def validation_error(errors: list[dict[str, Any]]) -> ApiError:
     field = first["pointer"].lstrip("/").split("/")[0] or None
     text = "; ".join(f"{d['pointer'].lstrip('/') or 'body'}: {d['message']}" for d in diagnostics[:5])
     return ApiError(422, "invalid_request", text or "invalid request", param=field, diagnostics=diagnostics)
+
+
+#: every request field of every route (for "did you mean" suggestions)
+_KNOWN_FIELDS = ("prompt", "constraints", "constraint", "constraint_ir", "max_tokens", "temperature", "top_p",
+                 "top_k", "seed", "stop_sequences", "context", "lenient", "chat", "request_id", "model",
+                 "messages", "stream", "stop", "response_format", "structured_outputs", "ananke_constraint", "kind")
+
+
+def unknown_field_message(name: str) -> str:
+    """``unknown field 'constraintz' (did you mean 'constraints'?)``."""
+    close = difflib.get_close_matches(name, _KNOWN_FIELDS, n=1, cutoff=0.75)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"unknown field {name!r}{hint}; it would be ignored, so the request is refused"
 
 
 def api_error_from(exc: BaseException) -> ApiError:

@@ -38,15 +38,13 @@ class LiveServer:
 
     def start(self) -> LiveServer:
         import httpx  # noqa: PLC0415
-        import uvicorn  # noqa: PLC0415
 
-        from ananke.server._serve import bind_socket  # noqa: PLC0415
+        from ananke.server._serve import bind_socket, make_server  # noqa: PLC0415
 
         sock = bind_socket(self.host, self.port)  # TCP_NODELAY: see _serve.py
         self.port = sock.getsockname()[1]
-        config = uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="on",
-                                timeout_graceful_shutdown=self.shutdown_grace_s, log_config=None)
-        self._server = uvicorn.Server(config)
+        self._server = make_server(self.app, log_level="warning", access_log=False, lifespan="on",
+                                   timeout_graceful_shutdown=self.shutdown_grace_s, log_config=None)
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True,
                                         name="ananke-live-server")
         self._thread.start()

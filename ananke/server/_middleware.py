@@ -1,4 +1,4 @@
-"""One pure-ASGI middleware: request id, bearer API key, body size limit, metrics, access log.
+"""One pure-ASGI middleware: request id, bearer API key, body size and time limits, metrics, access log.
 
 Pure ASGI (not ``BaseHTTPMiddleware``) so that a request pays a few microseconds here, and so
 that streaming responses pass straight through.
@@ -6,6 +6,7 @@ that streaming responses pass straight through.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
@@ -19,13 +20,24 @@ from fastapi import HTTPException
 from ananke.server._errors import ApiError, error_body
 from ananke.server._logging import request_id_var
 
-__all__ = ["PUBLIC_PATHS", "AnankeMiddleware", "BodyTooLarge"]
+__all__ = ["BODY_TIMEOUT_S", "PUBLIC_PATHS", "AnankeMiddleware", "BodySlow", "BodyTooLarge"]
 
 log = logging.getLogger("ananke.server.access")
 
 #: paths served without the API key
 PUBLIC_PATHS = frozenset({"/health", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
 _RID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+#: seconds a client has to send a request's whole body once its headers arrived (slowloris)
+BODY_TIMEOUT_S = 30.0
+
+
+class BodySlow(HTTPException):
+    """Raised from ``receive`` when a body is not complete within the body time limit."""
+
+    def __init__(self, limit: float) -> None:
+        super().__init__(408, f"the request body did not arrive within {limit:g} s")
 
 
 class BodyTooLarge(HTTPException):
@@ -102,10 +114,12 @@ class AnankeMiddleware:
 
         try:
             await self._dispatch(scope, receive, send_wrapper, headers, path, rid, status)
-        except BodyTooLarge as exc:
+        except (BodyTooLarge, BodySlow) as exc:
             if not response_started[0]:
-                status[0] = 413
-                await _send_json(send, 413, error_body(ApiError(413, "payload_too_large", exc.detail), rid), rid)
+                status[0] = exc.status_code
+                kind = "payload_too_large" if exc.status_code == 413 else "request_timeout"
+                await _send_json(send, exc.status_code, error_body(ApiError(exc.status_code, kind, exc.detail), rid),
+                                 rid, {"Connection": "close"})
         finally:
             request_id_var.reset(token)
             elapsed = time.perf_counter() - started
@@ -137,13 +151,23 @@ class AnankeMiddleware:
                 await _send_json(send, 413, error_body(err, rid), rid)
                 return
         received = [0]
+        timeout = float(getattr(self.state, "body_timeout_s", BODY_TIMEOUT_S))
+        deadline = [None, False]  # (when the body must be complete, whether it is)
 
         async def receive_limited() -> dict[str, Any]:
-            message = await receive()
+            if deadline[1]:  # the body is complete: later receives wait for a disconnect, unbounded
+                return await receive()
+            if deadline[0] is None:
+                deadline[0] = time.monotonic() + timeout
+            try:
+                message = await asyncio.wait_for(receive(), max(deadline[0] - time.monotonic(), 0.0))
+            except asyncio.TimeoutError:
+                raise BodySlow(timeout) from None
             if message["type"] == "http.request":
                 received[0] += len(message.get("body", b""))
                 if received[0] > limit:
                     raise BodyTooLarge(limit)
+                deadline[1] = not message.get("more_body", False)
             return message
 
         await self.app(scope, receive_limited, send)

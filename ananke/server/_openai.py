@@ -7,9 +7,10 @@ import json
 import time
 from typing import Any
 
-from ananke.server._errors import ApiError
+from ananke.server._errors import ApiError, unknown_field_message
 
-__all__ = ["chat_body", "chat_chunk", "completion_body", "completion_chunk", "constraint_from_openai",
+__all__ = ["chat_body", "chat_chunk", "check_extra_fields", "completion_body", "completion_chunk",
+           "constraint_from_openai",
            "finish_reason", "messages_to_prompt", "usage"]
 
 
@@ -104,13 +105,33 @@ def constraint_from_openai(req: Any) -> Any | None:
     for name, (value, build) in guided.items():
         if value is not None:
             found.append((name, build(value, name)))
-    if req.ananke_constraint is not None:
-        found.append(("ananke_constraint", req.ananke_constraint))
+    for name in ("ananke_constraint", "constraint_spec"):
+        if getattr(req, name, None) is not None:
+            found.append((name, getattr(req, name)))
     if len(found) > 1:
         names = ", ".join(name for name, _ in found)
         raise _bad(f"give at most one constraint (response_format, structured_outputs, guided_*, "
-                   f"ananke_constraint); got {names}", found[1][0])
+                   f"ananke_constraint, constraint_spec); got {names}", found[1][0])
     return found[0][1] if found else None
+
+
+def check_extra_fields(extra: dict[str, Any], neutral: dict[str, tuple[Any, ...]]) -> None:
+    """422 for a field no model declares: unknown, or a known OpenAI/vLLM option set to a value that
+    would change the answer (``frequency_penalty: 0.5``, ``tools: [...]``) and is not implemented."""
+    for name, value in extra.items():
+        allowed = neutral.get(name)
+        if allowed is None:
+            message = unknown_field_message(name)
+        elif ... in allowed or value in allowed:
+            continue
+        else:
+            message = f"{name}={json.dumps(value)[:80]} is not supported (accepted: {_values(allowed)})"
+        raise ApiError(422, "invalid_request", message, param=name,
+                       diagnostics=[{"message": message, "pointer": f"/{name}"}])
+
+
+def _values(allowed: tuple[Any, ...]) -> str:
+    return ", ".join(json.dumps(v) for v in allowed if v is not None) or "null"
 
 
 def _content_text(content: Any, index: int) -> str:

@@ -17,8 +17,12 @@ from ananke.errors import RequestError
 from ananke.runtime._engine import StreamDelta
 from ananke.runtime._service import GenerationRequest, GenerationResponse
 from ananke.server import _openai as oai
+from ananke.server._body import CheckedJSONRoute
 from ananke.server._errors import ApiError, api_error_from, error_body, seed_error_body
 from ananke.server._schemas import (
+    ERROR_RESPONSES,
+    OPENAI_NEUTRAL,
+    SSE_RESPONSE,
     ChatCompletionRequest,
     CompletionRequest,
     ConstraintRequest,
@@ -29,7 +33,10 @@ from ananke.server._state import ServerState
 
 __all__ = ["router"]
 
-router = APIRouter()
+router = APIRouter(route_class=CheckedJSONRoute)
+#: 200 is JSON, or with ``stream: true`` Server-Sent Events
+STREAMABLE = {200: {"description": "JSON, or Server-Sent Events with `stream: true`",
+                    "content": {"application/json": {}, "text/event-stream": {"schema": {"type": "string"}}}}}
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
@@ -96,14 +103,50 @@ def build_request(state: ServerState, rid: str, *, prompt: str, max_tokens: int 
     )
 
 
-async def generate(state: ServerState, req: GenerationRequest, route: str) -> GenerationResponse:
-    """Admission → compile (bounded, off the loop) → the service → metrics."""
+async def _disconnected(request: Request) -> None:
+    """Return when the client has gone away (the body was read already: only a disconnect comes)."""
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            return
+
+
+async def _unless_abandoned(request: Request | None, state: ServerState, work: Any) -> Any:
+    """Await ``work`` (a coroutine); cancel it — which stops the engine at its next token — when the
+    client disconnects (499) or when the shutdown grace runs out first (503 ``shutting_down``)."""
+    task = asyncio.ensure_future(work)
+    watchers = {asyncio.ensure_future(state.shutdown_deadline())}
+    if request is not None:
+        watchers.add(asyncio.ensure_future(_disconnected(request)))
+    try:
+        done, _ = await asyncio.wait({task, *watchers}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for watcher in watchers:
+            watcher.cancel()
+    if task in done:
+        return task.result()
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    if state.draining:
+        raise ApiError(503, "shutting_down", "the server shut down before this request could finish; retry",
+                       headers={"Retry-After": "5"})
+    state.metrics.rejected.labels("client_disconnected").inc()
+    raise ApiError(499, "client_disconnected", "the client closed the connection; the generation was stopped")
+
+
+async def generate(state: ServerState, req: GenerationRequest, route: str,
+                   request: Request | None = None) -> GenerationResponse:
+    """Admission → compile (bounded, off the loop) → the service → metrics.
+
+    The generation stops when the client disconnects or the shutdown grace period ends.
+    """
     service = state.require_service()
     state.acquire()
     try:
         source = req.constraint_source()
         compiled_info = await state.precompile(service, source, req.lenient) if source is not None else None
-        resp = await asyncio.wait_for(service.generate(req), timeout=float(state.config["limits.request_timeout_s"]))
+        limit = float(state.config["limits.request_timeout_s"])
+        resp = await _unless_abandoned(request, state, asyncio.wait_for(service.generate(req), timeout=limit))
     finally:
         state.release()
     if compiled_info is not None:  # the service's own compile hit the cache we just filled
@@ -156,7 +199,11 @@ def _stream_response(events: AsyncIterator[str]) -> StreamingResponse:
 # -- health, models, metrics ----------------------------------------------------------------------
 
 
-@router.get("/health", tags=["service"], summary="Liveness and readiness (never waits behind generation)")
+_HEALTH_503 = {503: {"description": "loading, unhealthy or draining (same body, `status` says which)"}}
+
+
+@router.get("/health", responses=_HEALTH_503, tags=["service"],
+            summary="Liveness and readiness (never waits behind generation)")
 async def health(request: Request) -> Response:
     state = _state(request)
     body: dict[str, Any] = {"status": "healthy", "service": "ananke-inference", "version": ananke.__version__,
@@ -206,7 +253,8 @@ def seed_body(resp: GenerationResponse) -> dict[str, Any]:
     return body
 
 
-@router.post("/generate_api", tags=["seed"], summary="Seed service: constrained generation")
+@router.post("/generate_api", responses=ERROR_RESPONSES, tags=["seed"],
+             summary="Seed service: constrained generation")
 async def generate_api(body: SeedRequest, request: Request) -> Response:
     state = _state(request)
     rid = _rid(request)
@@ -218,7 +266,7 @@ async def generate_api(body: SeedRequest, request: Request) -> Response:
             temperature=body.temperature, top_p=body.top_p, top_k=body.top_k, seed=body.seed,
             stop_sequences=body.stop_sequences, context=body.context, lenient=body.lenient, chat=body.chat,
             request_id=body.request_id)
-        resp = await generate(state, req, "/generate_api")
+        resp = await generate(state, req, "/generate_api", request)
     except Exception as exc:  # noqa: BLE001 - the seed body carries every error
         err = api_error_from(exc)
         return JSONResponse(seed_error_body(err, body.request_id or rid, state.model_name()), err.status,
@@ -258,15 +306,15 @@ def maze_body(resp: GenerationResponse) -> dict[str, Any]:
     }
 
 
-@router.post("/generate", tags=["maze"], summary="Maze: constrained generation")
+@router.post("/generate", responses=ERROR_RESPONSES, tags=["maze"], summary="Maze: constrained generation")
 @guarded
 async def maze_generate(body: MazeRequest, request: Request) -> Response:
     state = _state(request)
-    resp = await generate(state, _maze_request(state, body, _rid(request)), "/generate")
+    resp = await generate(state, _maze_request(state, body, _rid(request)), "/generate", request)
     return _json(maze_body(resp))
 
 
-@router.post("/generate/stream", tags=["maze"],
+@router.post("/generate/stream", responses={**ERROR_RESPONSES, **SSE_RESPONSE}, tags=["maze"],
              summary='Maze: SSE stream of data: {"token", "done", "error"} events, then data: [DONE]')
 @guarded
 async def maze_stream(body: MazeRequest, request: Request) -> StreamingResponse:
@@ -300,6 +348,10 @@ def _stops(stop: str | list[str] | None) -> list[str] | None:
 def _check_openai(body: Any) -> Any:
     if body.n not in (None, 1):
         raise ApiError(422, "invalid_request", "only n=1 is supported", param="n")
+    if getattr(body, "logprobs", None):
+        raise ApiError(422, "invalid_request", "logprobs is not supported", param="logprobs",
+                       diagnostics=[{"message": "logprobs is not supported", "pointer": "/logprobs"}])
+    oai.check_extra_fields(body.model_extra or {}, OPENAI_NEUTRAL)
     return oai.constraint_from_openai(body)
 
 
@@ -315,7 +367,8 @@ def _openai_error_event(exc: Exception, rid: str) -> str:
     return _sse(error_body(api_error_from(exc), rid))
 
 
-@router.post("/v1/chat/completions", tags=["openai"], summary="OpenAI: chat completions (stream supported)")
+@router.post("/v1/chat/completions", responses={**ERROR_RESPONSES, **STREAMABLE}, tags=["openai"],
+             summary="OpenAI: chat completions (stream supported)")
 @guarded
 async def chat_completions(body: ChatCompletionRequest, request: Request) -> Response:
     state = _state(request)
@@ -324,7 +377,7 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> Res
     req = _openai_request(state, body, rid, oai.messages_to_prompt(body.messages), max_tokens, chat=True)
     created = int(time.time())
     if not body.stream:
-        return _json(oai.chat_body(await generate(state, req, "/v1/chat/completions"), rid, created))
+        return _json(oai.chat_body(await generate(state, req, "/v1/chat/completions", request), rid, created))
     items = await open_stream(state, req, "/v1/chat/completions")
     include_usage = bool((body.stream_options or {}).get("include_usage"))
     model = state.model_name()
@@ -347,7 +400,8 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> Res
     return _stream_response(events())
 
 
-@router.post("/v1/completions", tags=["openai"], summary="OpenAI: text completions (stream supported)")
+@router.post("/v1/completions", responses={**ERROR_RESPONSES, **STREAMABLE}, tags=["openai"],
+             summary="OpenAI: text completions (stream supported)")
 @guarded
 async def completions(body: CompletionRequest, request: Request) -> Response:
     state = _state(request)
@@ -359,9 +413,8 @@ async def completions(body: CompletionRequest, request: Request) -> Response:
         prompt = body.prompt[0]
     else:
         prompt = body.prompt
-    for name in ("echo", "logprobs"):
-        if getattr(body, name):
-            raise ApiError(422, "invalid_request", f"{name} is not supported", param=name)
+    if body.echo:
+        raise ApiError(422, "invalid_request", "echo is not supported", param="echo")
     if body.best_of not in (None, 1):
         raise ApiError(422, "invalid_request", "only best_of=1 is supported", param="best_of")
     if not prompt:
@@ -370,7 +423,7 @@ async def completions(body: CompletionRequest, request: Request) -> Response:
     req = _openai_request(state, body, rid, prompt, max_tokens, chat=False)
     created = int(time.time())
     if not body.stream:
-        return _json(oai.completion_body(await generate(state, req, "/v1/completions"), rid, created))
+        return _json(oai.completion_body(await generate(state, req, "/v1/completions", request), rid, created))
     items = await open_stream(state, req, "/v1/completions")
     model = state.model_name()
     include_usage = bool((body.stream_options or {}).get("include_usage"))
@@ -396,7 +449,7 @@ async def completions(body: CompletionRequest, request: Request) -> Response:
 # -- compile-only --------------------------------------------------------------------------------------
 
 
-@router.post("/v1/constraints/validate", tags=["constraints"],
+@router.post("/v1/constraints/validate", responses=ERROR_RESPONSES, tags=["constraints"],
              summary="Compile-only validation: 200 with valid true/false and diagnostics")
 @guarded
 async def validate_constraint(body: ConstraintRequest, request: Request) -> Response:
@@ -417,7 +470,7 @@ async def validate_constraint(body: ConstraintRequest, request: Request) -> Resp
     return _json(data)
 
 
-@router.post("/v1/constraints/compile", tags=["constraints"],
+@router.post("/v1/constraints/compile", responses=ERROR_RESPONSES, tags=["constraints"],
              summary="Compile: the lowered llguidance grammars, static token set and fingerprint (400 + diagnostics)")
 @guarded
 async def compile_constraint(body: ConstraintRequest, request: Request) -> Response:

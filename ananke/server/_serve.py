@@ -11,7 +11,7 @@ from __future__ import annotations
 import socket
 from typing import Any
 
-__all__ = ["bind_socket", "serve"]
+__all__ = ["bind_socket", "make_server", "serve"]
 
 
 def bind_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
@@ -24,10 +24,36 @@ def bind_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
     return sock
 
 
-def serve(app: Any, host: str = "127.0.0.1", port: int = 8000, **uvicorn_kw: Any) -> None:
-    """Blocking: serve ``app`` until SIGINT/SIGTERM (graceful shutdown)."""
+def _ananke_state(app: Any) -> Any:
+    return getattr(getattr(app, "state", None), "ananke", None)
+
+
+def make_server(app: Any, **uvicorn_kw: Any) -> Any:
+    """A ``uvicorn.Server`` whose shutdown starts the app's drain first.
+
+    uvicorn, on SIGTERM, stops accepting, waits ``timeout_graceful_shutdown`` for requests, then
+    cancels them (a bare ``CancelledError``: no JSON answer) and only then runs the app's lifespan
+    shutdown. Here the app learns of the shutdown at once: new generation gets 503, and when
+    ``limits.shutdown_grace_s`` runs out the requests still queued or generating are stopped and
+    answered 503 ``shutting_down`` — before uvicorn's own timeout, which is set a few seconds later.
+    """
     import uvicorn  # noqa: PLC0415
 
+    state = _ananke_state(app)
+    grace = float(state.config["limits.shutdown_grace_s"]) if state is not None else None
+    if grace is not None and uvicorn_kw.get("timeout_graceful_shutdown") is None:
+        uvicorn_kw["timeout_graceful_shutdown"] = grace + 5.0
+
+    class AnankeServer(uvicorn.Server):
+        async def shutdown(self, sockets: Any = None) -> None:
+            if state is not None:
+                state.begin_shutdown(grace)
+            await super().shutdown(sockets)
+
+    return AnankeServer(uvicorn.Config(app, **uvicorn_kw))
+
+
+def serve(app: Any, host: str = "127.0.0.1", port: int = 8000, **uvicorn_kw: Any) -> None:
+    """Blocking: serve ``app`` until SIGINT/SIGTERM (graceful shutdown, see :func:`make_server`)."""
     sock = bind_socket(host, port)
-    config = uvicorn.Config(app, host=host, port=port, **uvicorn_kw)
-    uvicorn.Server(config).run(sockets=[sock])
+    make_server(app, host=host, port=port, **uvicorn_kw).run(sockets=[sock])

@@ -4,8 +4,9 @@
   engine or running); the next one gets 429 with ``Retry-After``. While the model loads or the
   server drains for shutdown, generation gets 503.
 * Compilation and validation run on their own small thread pool with a time limit
-  (``limits.compile_timeout_s``), never on the event loop and never behind the engine's queue,
-  so ``/health`` and ``/v1/constraints/*`` answer while the engine is busy.
+  (``limits.compile_timeout_s``) that budgets each compile from its start (not its wait) and stops
+  it when spent, never on the event loop and never behind the engine's queue, so ``/health`` and
+  ``/v1/constraints/*`` answer while the engine is busy.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ananke._config import AnankeConfig
+from ananke.core._guard import compile_deadline
+from ananke.errors import ConstraintLimitError
 from ananke.server._errors import ApiError
 from ananke.server._metrics import Metrics
 
@@ -41,6 +44,7 @@ class ServerState:
         self.compile_pool = ThreadPoolExecutor(2, thread_name_prefix="ananke-compile")
         self.metrics = Metrics(self._cache_stats)
         self.api_key: str | None = config["auth.api_key"]
+        self.body_timeout_s = 30.0  # a body must arrive whole within this (slow clients hold no slot)
 
     # -- service ------------------------------------------------------------------------------
 
@@ -103,6 +107,23 @@ class ServerState:
         if self.inflight == 0:
             self._idle.set()
 
+    def begin_shutdown(self, grace_s: float) -> None:
+        """The server stops: refuse new generation now; when ``grace_s`` has passed, requests still
+        generating or queued are stopped and answered 503 ``shutting_down`` (never cancelled bare)."""
+        self.draining = True
+        loop = asyncio.get_running_loop()
+        event = self._deadline_event()
+        loop.call_later(max(grace_s, 0.0), event.set)
+
+    def _deadline_event(self) -> asyncio.Event:
+        if getattr(self, "_deadline", None) is None:
+            self._deadline = asyncio.Event()
+        return self._deadline
+
+    async def shutdown_deadline(self) -> None:
+        """Return when the shutdown grace period has run out (never, while serving)."""
+        await self._deadline_event().wait()
+
     async def drain(self, grace_s: float) -> bool:
         """Refuse new generation, wait up to ``grace_s`` for in-flight work; True when it finished."""
         self.draining = True
@@ -115,15 +136,39 @@ class ServerState:
     # -- compile pool -------------------------------------------------------------------------
 
     async def off_loop(self, fn: Callable[[], Any], what: str = "compiling the constraint") -> Any:
-        """Run ``fn`` on the compile pool with the compile time limit (400 on timeout)."""
+        """Run ``fn`` on the compile pool with the compile time limit (400 ``compile_timeout``).
+
+        The limit budgets the compile itself, from the moment a pool thread starts it (time spent
+        waiting behind other users' compiles does not count), and the compile is stopped at its next
+        stage when the limit has passed (:func:`ananke.core._guard.compile_deadline`), so a runaway
+        constraint frees its thread instead of holding it.
+        """
         limit = float(self.config["limits.compile_timeout_s"])
-        future = asyncio.get_running_loop().run_in_executor(self.compile_pool, fn)
+        started: list[float] = []
+
+        def job() -> Any:
+            started.append(time.monotonic())
+            with compile_deadline(limit):
+                return fn()
+
+        future = asyncio.get_running_loop().run_in_executor(self.compile_pool, job)
+        while True:
+            wait = 0.05 if not started else max(started[0] + limit - time.monotonic(), 0.0)
+            done, _ = await asyncio.wait({future}, timeout=wait)
+            if done:
+                break
+            if started and time.monotonic() >= started[0] + limit:
+                message = f"{what} took longer than {limit:g} s (limits.compile_timeout_s)"
+                raise ApiError(400, "compile_timeout", message, param="constraint",
+                               diagnostics=[{"message": message, "pointer": ""}])
         try:
-            return await asyncio.wait_for(future, timeout=limit)
-        except asyncio.TimeoutError:
-            message = f"{what} took longer than {limit:g} s (limits.compile_timeout_s)"
-            raise ApiError(400, "compile_timeout", message, param="constraint",
-                           diagnostics=[{"message": message, "pointer": ""}]) from None
+            return future.result()
+        except ConstraintLimitError as exc:
+            if "compiling took longer than" in str(exc):
+                message = f"{what} took longer than {limit:g} s (limits.compile_timeout_s)"
+                raise ApiError(400, "compile_timeout", message, param="constraint",
+                               diagnostics=[{"message": message, "pointer": ""}]) from exc
+            raise
 
     async def precompile(self, service: Any, source: Any, lenient: bool) -> tuple[bool, float]:
         """Compile (cached) before generation, off the loop and bounded; ``(cache_hit, ms)``."""

@@ -152,7 +152,8 @@ def test_compile_timeout(service):
 
 
 def test_graceful_shutdown_finishes_in_flight(service):
-    server = _server(service)
+    # in-flight work gets limits.shutdown_grace_s, then a 503 (test_slow_clients.py): give it plenty
+    server = _server(service, **{"limits.shutdown_grace_s": 120})
     result = {}
 
     def request():

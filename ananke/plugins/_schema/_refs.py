@@ -165,5 +165,10 @@ def bundle(schema: Any, remotes: Mapping[str, Any] | None = None) -> tuple[Any, 
     except RecursionError:
         raise SchemaUnsupported("", "schema nesting too deep", None) from None
     except (AttributeError, TypeError) as exc:  # e.g. a non-string ``id``, a list where a schema belongs
+        from ._verify import metaschema_error  # noqa: PLC0415
+
+        located = metaschema_error(schema)
+        if located is not None:
+            raise SchemaUnsupported(located[0], f"malformed schema: {located[1]}", None) from None
         raise SchemaUnsupported("", f"malformed schema: {exc}", None) from None
     return out, b.origin

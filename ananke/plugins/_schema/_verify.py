@@ -1,14 +1,21 @@
-"""Independent verification of an instance with the ``jsonschema`` package."""
+"""Independent verification of an instance with the ``jsonschema`` package.
+
+``pattern``, ``patternProperties`` and ``additionalProperties`` match with
+:func:`ananke.core._linear_re.bounded_search` instead of Python's backtracking ``re``: the
+instance is untrusted model output, and ``(a+)+b`` against a run of ``a`` would take exponential time.
+"""
 
 from __future__ import annotations
 
 import re
 from typing import Any, Mapping
 
+from ananke.core._linear_re import bounded_search
+
 from ._formats import FORMAT_REGEXES, FORMATS_NATIVE
 from ._walk import iter_children
 
-__all__ = ["verify_instance", "validator_class"]
+__all__ = ["metaschema_error", "verify_instance", "validator_class"]
 
 
 def _legacy_style(node: Any) -> str | None:
@@ -38,6 +45,82 @@ def validator_class(schema: Any):
         style, jsonschema.Draft202012Validator)
 
 
+def _search(pattern: str, text: str) -> bool:
+    found = bounded_search(pattern, text)
+    if found is None:
+        raise _Undecided(pattern)
+    return found
+
+
+class _Undecided(Exception):
+    """A pattern the bounded search could not decide in time."""
+
+
+def _short(text: str, limit: int = 80) -> str:
+    return repr(text) if len(text) <= limit else repr(text[:limit]) + f"... ({len(text)} characters)"
+
+
+def _pattern(validator, patrn, instance, schema):
+    from jsonschema import ValidationError
+
+    if validator.is_type(instance, "string"):
+        try:
+            if not _search(patrn, instance):
+                yield ValidationError(f"{_short(instance)} does not match {patrn!r}")
+        except _Undecided:
+            yield ValidationError(f"could not check {_short(instance)} against {patrn!r} in time")
+
+
+def _pattern_properties(validator, patterns, instance, schema):
+    if not validator.is_type(instance, "object"):
+        return
+    for patrn, subschema in patterns.items():
+        for key, value in instance.items():
+            if _matches_or_error(validator, patrn, key):
+                yield from validator.descend(value, subschema, path=key, schema_path=patrn)
+
+
+def _matches_or_error(validator, patrn: str, key: str) -> bool:
+    try:
+        return _search(patrn, key)
+    except _Undecided:
+        return True  # descend: the subschema decides, and an undecided key never passes silently
+
+
+def _additional_properties(validator, ap, instance, schema):
+    from jsonschema import ValidationError
+
+    if not validator.is_type(instance, "object"):
+        return
+    properties = schema.get("properties", {})
+    patterns = list(schema.get("patternProperties", {}))
+    extras = []
+    for key in instance:
+        if key in properties:
+            continue
+        try:
+            if any(_search(p, key) for p in patterns):
+                continue
+        except _Undecided:
+            yield ValidationError(f"could not check property {_short(key)} against patternProperties in time")
+            continue
+        extras.append(key)
+    if validator.is_type(ap, "object"):
+        for extra in extras:
+            yield from validator.descend(instance[extra], ap, path=extra)
+    elif ap is False and extras:
+        listed = ", ".join(_short(k) for k in sorted(extras)[:10])
+        yield ValidationError(f"Additional properties are not allowed ({listed} unexpected)")
+
+
+def _linear(cls):
+    """``cls`` with the regex keywords matched in bounded time."""
+    from jsonschema.validators import extend
+
+    return extend(cls, {"pattern": _pattern, "patternProperties": _pattern_properties,
+                        "additionalProperties": _additional_properties})
+
+
 def _format_checker(cls):
     import jsonschema
 
@@ -61,9 +144,24 @@ def verify_instance(original_schema: Any, instance: Any, *, remotes: Mapping[str
     for uri, doc in (remotes or {}).items():
         registry = registry.with_resource(uri, rj.specification_with(
             doc.get("$schema", "") if isinstance(doc, dict) else "", default=rj.DRAFT202012).create_resource(doc))
-    validator = cls(original_schema, format_checker=_format_checker(cls), registry=registry)
+    validator = _linear(cls)(original_schema, format_checker=_format_checker(cls), registry=registry)
     errors = []
     for err in validator.iter_errors(instance):
         path = "".join(f"/{p}" for p in err.absolute_path)
         errors.append(f"{path or '/'}: {err.message}")
     return errors
+
+
+def metaschema_error(schema: Any) -> tuple[str, str] | None:
+    """``(JSON Pointer, message)`` of the most relevant way ``schema`` breaks its draft's
+    metaschema (``properties: 5``), or None when it conforms."""
+    from jsonschema.exceptions import best_match
+
+    cls = validator_class(schema)
+    try:
+        error = best_match(cls(cls.META_SCHEMA).iter_errors(schema))
+    except Exception:  # noqa: BLE001 - a metaschema that cannot run is no diagnosis
+        return None
+    if error is None:
+        return None
+    return "".join(f"/{p}" for p in error.absolute_path), error.message
