@@ -16,7 +16,8 @@ from typing import Any
 
 from ananke.errors import ConstraintError, ConstraintLimitError
 
-__all__ = ["MAX_INPUT_DEPTH", "check_deadline", "check_input", "compile_deadline", "lone_surrogate", "pointer_of"]
+__all__ = ["MAX_INPUT_DEPTH", "check_deadline", "check_input", "compile_deadline", "find_lone_surrogate",
+           "lone_surrogate", "pointer_of"]
 
 #: JSON nesting (objects and arrays) of a constraint input; a composite node is two levels
 MAX_INPUT_DEPTH = 160
@@ -49,25 +50,45 @@ def _surrogate_error(text: str, index: int, pointer: str) -> ConstraintError:
                            "(a surrogate escape needs its pair)", pointer=pointer)
 
 
+def _walk(document: Any) -> Iterator[tuple[tuple[Any, ...], Any]]:
+    """``(path, value)`` for every value and every string key of ``document``, without recursion.
+
+    A container's children are reached only after it was yielded, so a consumer that raises on a
+    container stops the walk before it goes deeper.
+    """
+    stack: list[tuple[Any, tuple[Any, ...]]] = [(document, ())]
+    while stack:
+        value, path = stack.pop()
+        yield path, value
+        if isinstance(value, (dict, list)):
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, child in items:
+                if isinstance(key, str):
+                    yield (*path, key), key
+                stack.append((child, (*path, key)))
+
+
+def find_lone_surrogate(document: Any) -> tuple[tuple[Any, ...], str, int] | None:
+    """``(path, text, index)`` of the first lone surrogate in a key or string of ``document``."""
+    for path, value in _walk(document):
+        if isinstance(value, str):
+            index = lone_surrogate(value)
+            if index is not None:
+                return path, value, index
+    return None
+
+
 def check_input(source: Any, pointer: str = "") -> None:
     """Raise :class:`ConstraintError` for input nested deeper than :data:`MAX_INPUT_DEPTH` or holding
     a lone surrogate (in a key or a string), located by JSON Pointer."""
-    stack: list[tuple[Any, tuple[Any, ...]]] = [(source, ())]
-    while stack:
-        value, path = stack.pop()
+    for path, value in _walk(source):
         if isinstance(value, str):
             index = lone_surrogate(value)
             if index is not None:
                 raise _surrogate_error(value, index, pointer + pointer_of(path))
-        elif isinstance(value, (dict, list)):
-            if len(path) >= MAX_INPUT_DEPTH:
-                raise ConstraintLimitError(f"constraint input nests deeper than {MAX_INPUT_DEPTH} levels",
-                                           pointer=pointer + pointer_of(path))
-            items = value.items() if isinstance(value, dict) else enumerate(value)
-            for key, child in items:
-                if isinstance(key, str) and lone_surrogate(key) is not None:
-                    raise _surrogate_error(key, lone_surrogate(key), pointer + pointer_of((*path, key)))
-                stack.append((child, (*path, key)))
+        elif isinstance(value, (dict, list)) and len(path) >= MAX_INPUT_DEPTH:
+            raise ConstraintLimitError(f"constraint input nests deeper than {MAX_INPUT_DEPTH} levels",
+                                       pointer=pointer + pointer_of(path))
 
 
 _DEADLINE: ContextVar[tuple[float, float] | None] = ContextVar("ananke_compile_deadline", default=None)

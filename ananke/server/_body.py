@@ -19,7 +19,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.routing import APIRoute
 
-from ananke.core._guard import lone_surrogate, pointer_of
+from ananke.core._guard import find_lone_surrogate, pointer_of
 from ananke.server._errors import ApiError
 
 __all__ = ["CheckedJSONRoute", "parse_body"]
@@ -51,29 +51,11 @@ def _loads(text: str) -> Any:
         raise _invalid_json("malformed JSON body: nested too deeply to parse") from exc
 
 
-def _find_surrogate(document: Any) -> tuple[tuple[Any, ...], str, int] | None:
-    """``(path, text, index)`` of the first lone surrogate in a key or string of ``document``."""
-    stack: list[tuple[Any, tuple[Any, ...]]] = [(document, ())]
-    while stack:
-        value, path = stack.pop()
-        if isinstance(value, str):
-            index = lone_surrogate(value)
-            if index is not None:
-                return path, value, index
-        elif isinstance(value, (dict, list)):
-            items = value.items() if isinstance(value, dict) else enumerate(value)
-            for key, child in items:
-                if isinstance(key, str) and lone_surrogate(key) is not None:
-                    return (*path, key), key, lone_surrogate(key)
-                stack.append((child, (*path, key)))
-    return None
-
-
 def parse_body(body: bytes) -> Any:
     """The JSON document of ``body``, or an :class:`ApiError` saying what is wrong and where."""
     document = _loads(_decode(body))
     if _SURROGATE_ESCAPE.search(body):
-        found = _find_surrogate(document)
+        found = find_lone_surrogate(document)
         if found is not None:
             path, text, index = found
             pointer = pointer_of(path)
