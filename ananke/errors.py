@@ -23,7 +23,7 @@ where a closed set applies.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any, Iterable
 
 __all__ = [

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import platform
-import statistics
 import time
 from typing import Any
 

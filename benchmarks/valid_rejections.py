@@ -23,7 +23,7 @@ import collections
 import json
 import os
 import sys
-from typing import Any, Iterator
+from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 

@@ -181,7 +181,6 @@ ALL_OF = {"kind": "composite", "op": "all_of", "parts": [WORDS, LETTERS]}
 
 async def all_of_batch(bench: Bench, constraint: dict[str, Any], concurrency: int, seed0: int) -> dict[str, Any]:
     """Ananke on the guidance engine with one grammar, or with a second through the logits processor."""
-    from ananke.runtime import GenerationResponse
 
     async def one(seed: int) -> dict[str, Any]:
         row, final = await timed_stream(bench.service, {

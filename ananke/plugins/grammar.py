@@ -8,7 +8,6 @@ prefixed so that several grammars compose without collisions.
 
 from __future__ import annotations
 
-import json
 import re
 from functools import lru_cache
 from typing import Any, Literal

@@ -7,7 +7,6 @@ the input rejects, or raises :class:`CannotNegate`.
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any
 

@@ -18,7 +18,7 @@ import referencing.jsonschema as rj
 
 from ._drafts import normalize_legacy
 from ._errors import SchemaUnsupported
-from ._walk import escape, iter_children, map_children
+from ._walk import iter_children, map_children
 
 __all__ = ["bundle", "LEGACY", "spec_of", "legacy_ref_siblings"]
 
