@@ -41,7 +41,7 @@ def _default_cache() -> ConstraintCache:
 class _Row:
     """The constraint state of one sequence of the batch."""
 
-    __slots__ = ("state", "done")
+    __slots__ = ("done", "state")
 
     def __init__(self, state: Any) -> None:
         self.state = state
