@@ -28,7 +28,7 @@ test: setup
 	$(PY) -m pytest -q -p no:cacheprovider
 
 test-fast: setup
-	$(PY) -m pytest -q -m "not model"
+	$(PY) -m pytest -q -m "not model and not packaging"
 
 test-vllm:
 	bash scripts/vllm_venv.sh
