@@ -22,6 +22,7 @@ reads ``ANANKE_*`` variables on its own (``ananke.client`` reads ``ANANKE_URL`` 
     logging:  {level: INFO, json: true}
     plugins: null               # ANANKE_PLUGINS      (environment only: comma-separated plugin names)
     cache.dir: null             # ANANKE_CACHE_DIR    (environment only: converted models; null: ~/.cache/ananke)
+    client.url: null            # ANANKE_URL          (environment only: the server AnankeClient talks to)
 
 The file is ``--config FILE``, else ``$ANANKE_CONFIG``, else ``./ananke.yaml`` when it exists.
 Per-request parameters (``max_tokens``, ``temperature``, ...) override ``generation.*``.
@@ -104,6 +105,8 @@ FIELDS: tuple[Field, ...] = (
     Field("plugins", str, None, "ANANKE_PLUGINS", "comma-separated constraint plugins to load (null: all)",
           True, env_only=True),
     Field("cache.dir", str, None, "ANANKE_CACHE_DIR", "converted models and caches (null: ~/.cache/ananke)",
+          True, env_only=True),
+    Field("client.url", str, None, "ANANKE_URL", "server AnankeClient talks to (null: http://127.0.0.1:8000)",
           True, env_only=True),
 )
 _BY_NAME = {f.name: f for f in FIELDS}

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import random
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -232,8 +231,10 @@ def _stream_event(data: dict[str, Any]) -> StreamEvent:
 class _Base:
     def __init__(self, base_url: str | None, api_key: str | None, timeout: float, max_retries: int,
                  backoff: float) -> None:
-        self.base_url = server_root(base_url or os.environ.get("ANANKE_URL") or DEFAULT_URL)
-        key = api_key if api_key is not None else os.environ.get("ANANKE_API_KEY")
+        from ananke._config import env_setting  # noqa: PLC0415
+
+        self.base_url = server_root(base_url or env_setting("client.url") or DEFAULT_URL)
+        key = api_key if api_key is not None else env_setting("auth.api_key")
         self.headers = {"Authorization": f"Bearer {key}"} if key else {}
         self.timeout = httpx.Timeout(timeout, connect=min(timeout, 10.0))
         self.max_retries = max_retries

@@ -17,7 +17,6 @@ Needs ``pip install modal`` and Modal credentials (``modal token new`` or
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -117,7 +116,9 @@ class RemoteEngineInfo:
     max_context: int | None = None
 
     def __init__(self, model_name: str | None = None) -> None:
-        self.model_name = model_name or os.environ.get("ANANKE_MODEL", "") or "remote"
+        from ananke._config import env_setting  # noqa: PLC0415
+
+        self.model_name = model_name or env_setting("model") or "remote"
 
     def llg_tokenizer(self) -> None:
         """Unknown here; tokenizer-aware validation runs in ``Inference.validate_constraints``."""

@@ -61,3 +61,19 @@ def test_environment_only_settings(tmp_path):
     assert env_setting("plugins", {"ANANKE_PLUGINS": "regex,literal"}) == "regex,literal"
     assert env_setting("cache.dir", {}) is None
     assert env_setting("cache.dir", {"ANANKE_CACHE_DIR": ""}) is None
+
+
+def test_every_ananke_variable_the_package_names_is_a_setting_of_the_one_model() -> None:
+    """No module reads an ``ANANKE_*`` variable the settings model (and so ``ananke config``) lacks."""
+    import re
+    from pathlib import Path
+
+    import ananke
+    from ananke._config import FIELDS
+
+    known = {f.env for f in FIELDS} | {"ANANKE_CONFIG"}  # ANANKE_CONFIG names the file itself
+    package = Path(ananke.__file__).parent
+    named = {m for path in package.rglob("*.py") for m in re.findall(r"\bANANKE_[A-Z_]+\b", path.read_text())}
+    assert named - known == set()
+    readers = [p.name for p in package.rglob("*.py") if "os.environ.get(" in p.read_text() and p.name != "_config.py"]
+    assert readers == []
