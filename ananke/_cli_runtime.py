@@ -82,9 +82,11 @@ def _request_fields(args: argparse.Namespace, config: Any, constraint: dict[str,
 def _limits(config: Any) -> Any:
     from ananke.runtime import ServiceLimits  # noqa: PLC0415
 
-    return ServiceLimits(max_tokens_cap=config["limits.max_tokens_cap"],
-                         max_prompt_chars=config["limits.max_prompt_chars"],
-                         compile_timeout_s=config["limits.compile_timeout_s"])
+    return ServiceLimits(
+        max_tokens_cap=config["limits.max_tokens_cap"],
+        max_prompt_chars=config["limits.max_prompt_chars"],
+        compile_timeout_s=config["limits.compile_timeout_s"],
+    )
 
 
 def service_factory(config: Any) -> Any:
@@ -145,9 +147,11 @@ def _cut_off_by(resp: Any, fields: dict[str, Any]) -> str:
     """Which limit ended the generation, in the words of the flag that sets it."""
     meta = resp.metadata
     if resp.finish_reason == "length":
-        return (f"cut off by --max-tokens {fields.get('max_tokens')} after {resp.tokens_generated} tokens"
-                if resp.tokens_generated >= (fields.get("max_tokens") or 0) else
-                f"cut off by the model's context length after {resp.tokens_generated} tokens")
+        return (
+            f"cut off by --max-tokens {fields.get('max_tokens')} after {resp.tokens_generated} tokens"
+            if resp.tokens_generated >= (fields.get("max_tokens") or 0)
+            else f"cut off by the model's context length after {resp.tokens_generated} tokens"
+        )
     if resp.finish_reason == "constraint_error":
         return f"stopped: {meta.error or 'the constraint allowed no token'}"
     if resp.finish_reason == "stop" and fields.get("stop_sequences"):
@@ -164,15 +168,21 @@ def _print_result(resp: Any, as_json: bool, fields: dict[str, Any]) -> None:
         sys.stdout.write("\n")
     meta = resp.metadata
     if resp.finish_reason == "constraint_error":
-        print(f"ananke: warning: generation stopped: {meta.error or 'the constraint allowed no token'}",
-              file=sys.stderr)
+        print(
+            f"ananke: warning: generation stopped: {meta.error or 'the constraint allowed no token'}", file=sys.stderr
+        )
     if not resp.constraint_satisfied:
         why = "; ".join([_cut_off_by(resp, fields), *meta.verification_errors])
-        print(f"ananke: warning: the output does not satisfy the constraint ({why}); exit code {EXIT_UNSATISFIED}",
-              file=sys.stderr)
+        print(
+            f"ananke: warning: the output does not satisfy the constraint ({why}); exit code {EXIT_UNSATISFIED}",
+            file=sys.stderr,
+        )
     elif meta.constraint_kinds:
-        print(f"ananke: verified: output satisfies the constraint ({', '.join(meta.constraint_kinds)}; "
-              f"{resp.tokens_generated} tokens, {resp.finish_reason})", file=sys.stderr)
+        print(
+            f"ananke: verified: output satisfies the constraint ({', '.join(meta.constraint_kinds)}; "
+            f"{resp.tokens_generated} tokens, {resp.finish_reason})",
+            file=sys.stderr,
+        )
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -206,8 +216,17 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     try:
-        config = _load_config(args, {"server.host": args.host, "server.port": args.port, "model": args.model,
-                                     "engine": args.engine, "device": args.device, "logging.level": args.log_level})
+        config = _load_config(
+            args,
+            {
+                "server.host": args.host,
+                "server.port": args.port,
+                "model": args.model,
+                "engine": args.engine,
+                "device": args.device,
+                "logging.level": args.log_level,
+            },
+        )
         from ananke.server import configure_logging, create_app  # noqa: PLC0415
         from ananke.server._serve import serve  # noqa: PLC0415
 
@@ -217,9 +236,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
         _err(str(exc))
         return 2
     try:
-        serve(app, config["server.host"], config["server.port"], log_config=None, access_log=False,
-              timeout_graceful_shutdown=int(config["limits.shutdown_grace_s"]) + 1,
-              log_level=config["logging.level"].lower())
+        serve(
+            app,
+            config["server.host"],
+            config["server.port"],
+            log_config=None,
+            access_log=False,
+            timeout_graceful_shutdown=int(config["limits.shutdown_grace_s"]) + 1,
+            log_level=config["logging.level"].lower(),
+        )
     except OSError as exc:  # address in use, permission denied
         _err(f"cannot listen on {config['server.host']}:{config['server.port']}: {exc}")
         return 1
@@ -236,8 +261,9 @@ def cmd_config(args: argparse.Namespace) -> int:
         _err(str(exc))
         return 2
     if args.json:
-        json.dump({"file": str(config.file) if config.file else None, "settings": config.to_dict()}, sys.stdout,
-                  indent=2)
+        json.dump(
+            {"file": str(config.file) if config.file else None, "settings": config.to_dict()}, sys.stdout, indent=2
+        )
         sys.stdout.write("\n")
     else:
         print(config.render())
@@ -248,11 +274,19 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 
 def _add_generate(sub: Any) -> None:
-    cmd = sub.add_parser("generate", help="generate text that follows a constraint (locally or via --url)",
-                         description="Generate with the embedded model (or --model), or on a server with --url.")
+    cmd = sub.add_parser(
+        "generate",
+        help="generate text that follows a constraint (locally or via --url)",
+        description="Generate with the embedded model (or --model), or on a server with --url.",
+    )
     cmd.add_argument("prompt", metavar="PROMPT", nargs="?", help="the prompt, or - to read it from stdin")
-    cmd.add_argument("--constraint", "--constraints", dest="constraint", metavar="FILE",
-                     help="constraint file in any accepted format (recognized by content), or - for stdin")
+    cmd.add_argument(
+        "--constraint",
+        "--constraints",
+        dest="constraint",
+        metavar="FILE",
+        help="constraint file in any accepted format (recognized by content), or - for stdin",
+    )
     cmd.add_argument("--kind", choices=KINDS, help="how to read FILE when it is not self-describing")
     cmd.add_argument("--json", action="store_true", help="print the whole response as JSON")
     cmd.add_argument("--model", help="HF model id or local path (default: embedded SmolLM2-135M-Instruct)")

@@ -44,7 +44,7 @@ __all__ = ["FIELDS", "AnankeConfig", "ConfigError", "Field", "env_setting", "fin
 
 @dataclass(frozen=True)
 class Field:
-    name: str          # dotted, e.g. "limits.max_queue"
+    name: str  # dotted, e.g. "limits.max_queue"
     type: type
     default: Any
     env: str
@@ -55,8 +55,14 @@ class Field:
 
 
 FIELDS: tuple[Field, ...] = (
-    Field("model", str, None, "ANANKE_MODEL",
-          "model id or path (null: embedded SmolLM2-135M-Instruct; on Modal Qwen2.5-Coder-32B-Instruct)", True),
+    Field(
+        "model",
+        str,
+        None,
+        "ANANKE_MODEL",
+        "model id or path (null: embedded SmolLM2-135M-Instruct; on Modal Qwen2.5-Coder-32B-Instruct)",
+        True,
+    ),
     Field("engine", str, "transformers", "ANANKE_ENGINE", "a registered engine (ananke.engines): transformers | vllm"),
     Field("device", str, None, "ANANKE_DEVICE", "cpu | cuda | null (auto)", True),
     Field("server.host", str, "127.0.0.1", "ANANKE_HOST", "address `ananke serve` binds"),
@@ -73,41 +79,109 @@ FIELDS: tuple[Field, ...] = (
     Field("limits.request_timeout_s", float, 600.0, "ANANKE_REQUEST_TIMEOUT", "generation time limit (504)"),
     Field("limits.shutdown_grace_s", float, 10.0, "ANANKE_SHUTDOWN_GRACE", "wait for in-flight work on shutdown"),
     Field("cache.size", int, 256, "ANANKE_CACHE_SIZE", "compiled constraints kept (LRU)"),
-    Field("vllm.gpu_memory_utilization", float, None, "ANANKE_GPU_MEMORY_UTILIZATION",
-          "share of GPU memory vLLM takes (CPU backend: share of RAM; null: 0.90 on GPUs)", True),
-    Field("vllm.kv_cache_gib", float, None, "ANANKE_KV_CACHE_GIB",
-          "KV cache size in GiB (null: from gpu_memory_utilization on GPUs, 1 GiB on CPU)", True),
-    Field("vllm.max_model_len", int, None, "ANANKE_MAX_MODEL_LEN",
-          "context length (null: the model's; on Modal 16384)", True),
-    Field("vllm.max_num_seqs", int, None, "ANANKE_MAX_NUM_SEQS",
-          "requests batched at once (null: vLLM's; on Modal modal.max_concurrent)", True),
-    Field("vllm.enforce_eager", bool, False, "ANANKE_ENFORCE_EAGER",
-          "skip torch.compile and CUDA graphs (faster start, slower decode)"),
+    Field(
+        "vllm.gpu_memory_utilization",
+        float,
+        None,
+        "ANANKE_GPU_MEMORY_UTILIZATION",
+        "share of GPU memory vLLM takes (CPU backend: share of RAM; null: 0.90 on GPUs)",
+        True,
+    ),
+    Field(
+        "vllm.kv_cache_gib",
+        float,
+        None,
+        "ANANKE_KV_CACHE_GIB",
+        "KV cache size in GiB (null: from gpu_memory_utilization on GPUs, 1 GiB on CPU)",
+        True,
+    ),
+    Field(
+        "vllm.max_model_len",
+        int,
+        None,
+        "ANANKE_MAX_MODEL_LEN",
+        "context length (null: the model's; on Modal 16384)",
+        True,
+    ),
+    Field(
+        "vllm.max_num_seqs",
+        int,
+        None,
+        "ANANKE_MAX_NUM_SEQS",
+        "requests batched at once (null: vLLM's; on Modal modal.max_concurrent)",
+        True,
+    ),
+    Field(
+        "vllm.enforce_eager",
+        bool,
+        False,
+        "ANANKE_ENFORCE_EAGER",
+        "skip torch.compile and CUDA graphs (faster start, slower decode)",
+    ),
     Field("vllm.tensor_parallel_size", int, 1, "ANANKE_TENSOR_PARALLEL", "GPUs one model is sharded over"),
     Field("vllm.dtype", str, "auto", "ANANKE_DTYPE", "weights dtype (auto | bfloat16 | float16 | float32)"),
     Field("vllm.quantization", str, None, "ANANKE_QUANTIZATION", "quantization method (null: none)", True),
     Field("vllm.revision", str, None, "ANANKE_MODEL_REVISION", "model revision (branch, tag, commit)", True),
     Field("vllm.tokenizer", str, None, "ANANKE_TOKENIZER", "tokenizer id or path (null: the model's)", True),
     Field("vllm.download_dir", str, None, "ANANKE_DOWNLOAD_DIR", "where weights are downloaded", True),
-    Field("modal.mode", str, "dev", "MODAL_MODE", "dev | demo | prod: scaledown 120 / 600 / 300 s",
-          choices=("dev", "demo", "prod")),
+    Field(
+        "modal.mode",
+        str,
+        "dev",
+        "MODAL_MODE",
+        "dev | demo | prod: scaledown 120 / 600 / 300 s",
+        choices=("dev", "demo", "prod"),
+    ),
     Field("modal.gpu", str, "A100-80GB", "ANANKE_GPU", "Modal GPU type of the inference class"),
     Field("modal.gpu_count", int, 1, "ANANKE_GPU_COUNT", "GPUs per container (= vLLM tensor parallelism)"),
     Field("modal.max_concurrent", int, 32, "ANANKE_MAX_CONCURRENT", "requests one GPU container takes at once"),
-    Field("modal.min_containers", int, None, "ANANKE_MIN_CONTAINERS",
-          "warm GPU containers (null: 1 in prod, else 0)", True),
-    Field("modal.max_containers", int, None, "ANANKE_MAX_CONTAINERS",
-          "GPU containers at most (null: dev 1, demo 2, prod 8)", True),
+    Field(
+        "modal.min_containers",
+        int,
+        None,
+        "ANANKE_MIN_CONTAINERS",
+        "warm GPU containers (null: 1 in prod, else 0)",
+        True,
+    ),
+    Field(
+        "modal.max_containers",
+        int,
+        None,
+        "ANANKE_MAX_CONTAINERS",
+        "GPU containers at most (null: dev 1, demo 2, prod 8)",
+        True,
+    ),
     Field("auth.api_key", str, None, "ANANKE_API_KEY", "bearer token required when set", True),
     Field("auth.require_api_key", bool, False, "ANANKE_REQUIRE_API_KEY", "refuse to start without an api_key"),
     Field("logging.level", str, "INFO", "ANANKE_LOG_LEVEL", "DEBUG | INFO | WARNING | ERROR"),
     Field("logging.json", bool, True, "ANANKE_LOG_JSON", "structured JSON log lines"),
-    Field("plugins", str, None, "ANANKE_PLUGINS", "comma-separated constraint plugins to load (null: all)",
-          True, env_only=True),
-    Field("cache.dir", str, None, "ANANKE_CACHE_DIR", "converted models and caches (null: ~/.cache/ananke)",
-          True, env_only=True),
-    Field("client.url", str, None, "ANANKE_URL", "server AnankeClient talks to (null: http://127.0.0.1:8000)",
-          True, env_only=True),
+    Field(
+        "plugins",
+        str,
+        None,
+        "ANANKE_PLUGINS",
+        "comma-separated constraint plugins to load (null: all)",
+        True,
+        env_only=True,
+    ),
+    Field(
+        "cache.dir",
+        str,
+        None,
+        "ANANKE_CACHE_DIR",
+        "converted models and caches (null: ~/.cache/ananke)",
+        True,
+        env_only=True,
+    ),
+    Field(
+        "client.url",
+        str,
+        None,
+        "ANANKE_URL",
+        "server AnankeClient talks to (null: http://127.0.0.1:8000)",
+        True,
+        env_only=True,
+    ),
 )
 _BY_NAME = {f.name: f for f in FIELDS}
 _SECRET = {"auth.api_key"}
@@ -193,12 +267,16 @@ def _read_file(path: Path) -> dict[str, Any]:
     flat = _flatten(data)
     unknown = sorted(set(flat) - set(_BY_NAME))
     if unknown:
-        raise ConfigError(f"config file {path}: unknown setting(s) {', '.join(unknown)}; "
-                          f"known: {', '.join(f.name for f in FIELDS if not f.env_only)}")
+        raise ConfigError(
+            f"config file {path}: unknown setting(s) {', '.join(unknown)}; "
+            f"known: {', '.join(f.name for f in FIELDS if not f.env_only)}"
+        )
     env_only = sorted(name for name in flat if _BY_NAME[name].env_only)
     if env_only:
-        raise ConfigError(f"config file {path}: {', '.join(env_only)} can only be set in the environment "
-                          f"({', '.join(_BY_NAME[name].env for name in env_only)})")
+        raise ConfigError(
+            f"config file {path}: {', '.join(env_only)} can only be set in the environment "
+            f"({', '.join(_BY_NAME[name].env for name in env_only)})"
+        )
     return flat
 
 
@@ -254,8 +332,12 @@ class AnankeConfig:
         return "\n".join(lines)
 
 
-def load_config(path: str | os.PathLike[str] | None = None, *, env: Mapping[str, str] | None = None,
-                overrides: Mapping[str, Any] | None = None) -> AnankeConfig:
+def load_config(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> AnankeConfig:
     """Defaults < YAML file < environment < ``overrides`` (e.g. CLI flags). Raises :class:`ConfigError`."""
     env = os.environ if env is None else env
     values = {f.name: f.default for f in FIELDS}

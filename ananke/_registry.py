@@ -78,12 +78,15 @@ def _add(found: dict[str, Registration], reg: Registration) -> None:
     if known is None:
         found[reg.name] = reg
     elif known.value != reg.value:
-        raise RegistryError(f"{reg.entry_point.group} entry point {reg.name!r} is registered twice: "
-                            f"{known.value} ({known.origin}) and {reg.value} ({reg.origin})")
+        raise RegistryError(
+            f"{reg.entry_point.group} entry point {reg.name!r} is registered twice: "
+            f"{known.value} ({known.origin}) and {reg.value} ({reg.origin})"
+        )
 
 
-def registrations(group: str, entry_points: Any = None, fallback: Mapping[str, str] | None = None
-                  ) -> dict[str, Registration]:
+def registrations(
+    group: str, entry_points: Any = None, fallback: Mapping[str, str] | None = None
+) -> dict[str, Registration]:
     """The named entry points of ``group``, built-ins first, plus any built-in the metadata lacks.
 
     ``entry_points`` (default: the installed ones, ``importlib.metadata.entry_points(group=...)``)

@@ -54,8 +54,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
         from ananke.errors import Diagnostic
 
         for error in report.errors:
-            print(Diagnostic(**{**error, "allowed": tuple(error["allowed"]) if error.get("allowed") else None}).render(),
-                  file=sys.stderr)
+            print(
+                Diagnostic(**{**error, "allowed": tuple(error["allowed"]) if error.get("allowed") else None}).render(),
+                file=sys.stderr,
+            )
         for warning in report.warnings:
             print(f"warning: {warning}", file=sys.stderr)
         if report.valid:
@@ -115,8 +117,12 @@ def _match_batch(path: str) -> int:
                 result = _match_one(case["constraint"], list(case.get("texts", [])), case.get("kind"))
                 result = {"id": case.get("id"), **result}
             except (json.JSONDecodeError, KeyError, TypeError) as exc:
-                result = {"id": None, "valid": False, "accepted": [],
-                          "errors": [{"message": f"line {number}: bad batch case: {exc}", "pointer": ""}]}
+                result = {
+                    "id": None,
+                    "valid": False,
+                    "accepted": [],
+                    "errors": [{"message": f"line {number}: bad batch case: {exc}", "pointer": ""}],
+                }
             sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
     return 0
 
@@ -163,8 +169,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     def constraint_command(name: str, help_text: str, func) -> argparse.ArgumentParser:
         cmd = sub.add_parser(name, help=help_text)
-        cmd.add_argument("file", metavar="FILE", nargs="?" if name == "match" else None,
-                         help="constraint file in any accepted format, or - for stdin")
+        cmd.add_argument(
+            "file",
+            metavar="FILE",
+            nargs="?" if name == "match" else None,
+            help="constraint file in any accepted format, or - for stdin",
+        )
         cmd.add_argument("--kind", choices=KIND_CHOICES, help="how to read FILE when it is not self-describing")
         cmd.add_argument("--lenient", action="store_true", help="degrade unsupported features to warnings")
         cmd.set_defaults(func=func)

@@ -170,8 +170,12 @@ def _error_info(body: Any) -> dict[str, Any]:
             return body["error"]
         if body.get("finish_reason") == "error" and isinstance(body.get("metadata"), dict):
             meta = body["metadata"]
-            return {"type": meta.get("error_type"), "message": meta.get("error"), "param": meta.get("param"),
-                    "diagnostics": meta.get("diagnostics") or []}
+            return {
+                "type": meta.get("error_type"),
+                "message": meta.get("error"),
+                "param": meta.get("param"),
+                "diagnostics": meta.get("diagnostics") or [],
+            }
     return {"message": str(body)[:500]}
 
 
@@ -209,7 +213,7 @@ def _retry_delay(attempt: int, backoff: float, response: httpx.Response | None) 
                 return min(float(after), 30.0)
             except ValueError:
                 pass
-    return min(backoff * (2 ** attempt), 10.0) * (0.5 + random.random() / 2)
+    return min(backoff * (2**attempt), 10.0) * (0.5 + random.random() / 2)
 
 
 def _sse_payload(data: str) -> dict[str, Any] | None:
@@ -229,8 +233,9 @@ def _stream_event(data: dict[str, Any]) -> StreamEvent:
 
 
 class _Base:
-    def __init__(self, base_url: str | None, api_key: str | None, timeout: float, max_retries: int,
-                 backoff: float) -> None:
+    def __init__(
+        self, base_url: str | None, api_key: str | None, timeout: float, max_retries: int, backoff: float
+    ) -> None:
         from ananke._config import env_setting  # noqa: PLC0415
 
         self.base_url = server_root(base_url or env_setting("client.url") or DEFAULT_URL)
@@ -245,11 +250,20 @@ class AnankeClient(_Base):
     """Blocking client.  ``timeout`` (s) bounds each HTTP call; ``max_retries`` bounds the retries of
     what is safe to repeat (see the module docstring)."""
 
-    def __init__(self, base_url: str | None = None, *, api_key: str | None = None, timeout: float = 300.0,
-                 max_retries: int = 3, backoff: float = 0.25, transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str | None = None,
+        *,
+        api_key: str | None = None,
+        timeout: float = 300.0,
+        max_retries: int = 3,
+        backoff: float = 0.25,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
         super().__init__(base_url, api_key, timeout, max_retries, backoff)
-        self._http = httpx.Client(base_url=self.base_url, headers=self.headers, timeout=self.timeout,
-                                  transport=transport)
+        self._http = httpx.Client(
+            base_url=self.base_url, headers=self.headers, timeout=self.timeout, transport=transport
+        )
 
     def __enter__(self) -> AnankeClient:
         return self
@@ -266,8 +280,11 @@ class AnankeClient(_Base):
             response = None
             try:
                 response = self._http.request(method, path, json=body)
-                if response.status_code < 400 or attempt >= self.max_retries or not should_retry(
-                        method, path, response, None):
+                if (
+                    response.status_code < 400
+                    or attempt >= self.max_retries
+                    or not should_retry(method, path, response, None)
+                ):
                     _raise_for(response)
                     return response.json()
             except _TRANSPORT as exc:
@@ -289,8 +306,9 @@ class AnankeClient(_Base):
     def generate_with_json_schema(self, prompt: str, schema: Any, **fields: Any) -> GenerationResponse:
         return self.generate(prompt, **_schema_fields(schema), **fields)
 
-    def generate_with_grammar(self, prompt: str, grammar: str, *, syntax: str | None = None,
-                              **fields: Any) -> GenerationResponse:
+    def generate_with_grammar(
+        self, prompt: str, grammar: str, *, syntax: str | None = None, **fields: Any
+    ) -> GenerationResponse:
         return self.generate(prompt, **_grammar_fields(grammar, syntax), **fields)
 
     def generate_with_regex(self, prompt: str, pattern: str, **fields: Any) -> GenerationResponse:
@@ -304,8 +322,11 @@ class AnankeClient(_Base):
             with self._http.stream("POST", "/generate/stream", json=body) as response:
                 if response.status_code >= 400:
                     response.read()
-                if response.status_code >= 400 and attempt < self.max_retries and should_retry(
-                        "POST", "/generate/stream", response, None):
+                if (
+                    response.status_code >= 400
+                    and attempt < self.max_retries
+                    and should_retry("POST", "/generate/stream", response, None)
+                ):
                     delay = _retry_delay(attempt, self.backoff, response)
                 else:
                     _raise_for(response)
@@ -329,12 +350,20 @@ class AnankeClient(_Base):
 class AsyncAnankeClient(_Base):
     """The asyncio twin of :class:`AnankeClient` (same methods, awaitable; ``stream`` is an async iterator)."""
 
-    def __init__(self, base_url: str | None = None, *, api_key: str | None = None, timeout: float = 300.0,
-                 max_retries: int = 3, backoff: float = 0.25,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str | None = None,
+        *,
+        api_key: str | None = None,
+        timeout: float = 300.0,
+        max_retries: int = 3,
+        backoff: float = 0.25,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         super().__init__(base_url, api_key, timeout, max_retries, backoff)
-        self._http = httpx.AsyncClient(base_url=self.base_url, headers=self.headers, timeout=self.timeout,
-                                       transport=transport)
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url, headers=self.headers, timeout=self.timeout, transport=transport
+        )
 
     async def __aenter__(self) -> AsyncAnankeClient:
         return self
@@ -351,8 +380,11 @@ class AsyncAnankeClient(_Base):
             response = None
             try:
                 response = await self._http.request(method, path, json=body)
-                if response.status_code < 400 or attempt >= self.max_retries or not should_retry(
-                        method, path, response, None):
+                if (
+                    response.status_code < 400
+                    or attempt >= self.max_retries
+                    or not should_retry(method, path, response, None)
+                ):
                     _raise_for(response)
                     return response.json()
             except _TRANSPORT as exc:
@@ -370,8 +402,9 @@ class AsyncAnankeClient(_Base):
     async def generate_with_json_schema(self, prompt: str, schema: Any, **fields: Any) -> GenerationResponse:
         return await self.generate(prompt, **_schema_fields(schema), **fields)
 
-    async def generate_with_grammar(self, prompt: str, grammar: str, *, syntax: str | None = None,
-                                    **fields: Any) -> GenerationResponse:
+    async def generate_with_grammar(
+        self, prompt: str, grammar: str, *, syntax: str | None = None, **fields: Any
+    ) -> GenerationResponse:
         return await self.generate(prompt, **_grammar_fields(grammar, syntax), **fields)
 
     async def generate_with_regex(self, prompt: str, pattern: str, **fields: Any) -> GenerationResponse:
@@ -384,8 +417,11 @@ class AsyncAnankeClient(_Base):
             async with self._http.stream("POST", "/generate/stream", json=body) as response:
                 if response.status_code >= 400:
                     await response.aread()
-                if response.status_code >= 400 and attempt < self.max_retries and should_retry(
-                        "POST", "/generate/stream", response, None):
+                if (
+                    response.status_code >= 400
+                    and attempt < self.max_retries
+                    and should_retry("POST", "/generate/stream", response, None)
+                ):
                     delay = _retry_delay(attempt, self.backoff, response)
                 else:
                     _raise_for(response)

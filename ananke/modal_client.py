@@ -31,8 +31,15 @@ from ananke.errors import (
     UnsupportedFeatureError,
 )
 
-__all__ = ["APP_NAME", "CLASS_NAME", "ModalClient", "RemoteEngineInfo", "RemoteService", "error_from_body",
-           "inference_handle"]
+__all__ = [
+    "APP_NAME",
+    "CLASS_NAME",
+    "ModalClient",
+    "RemoteEngineInfo",
+    "RemoteService",
+    "error_from_body",
+    "inference_handle",
+]
 
 APP_NAME = "ananke-inference"
 CLASS_NAME = "Inference"
@@ -56,8 +63,10 @@ def error_from_body(body: dict[str, Any]) -> AnankeError | None:
         return None
     if status == 400:
         cls = _CONSTRAINT_ERRORS.get(str(body.get("error")), ConstraintError)
-        diagnostics = [Diagnostic(**{**d, "allowed": tuple(d["allowed"]) if d.get("allowed") else None})
-                       for d in body.get("errors", [])] or [Diagnostic(str(body.get("message", "bad constraint")))]
+        diagnostics = [
+            Diagnostic(**{**d, "allowed": tuple(d["allowed"]) if d.get("allowed") else None})
+            for d in body.get("errors", [])
+        ] or [Diagnostic(str(body.get("message", "bad constraint")))]
         return cls(diagnostics)
     if status == 422:
         return RequestError(str(body.get("message", "bad request")), field=body.get("field"))
@@ -78,11 +87,9 @@ def _request(prompt: str, **fields: Any) -> dict[str, Any]:
 class ModalClient:
     """Blocking and ``a``-prefixed async calls to the deployed ``Inference`` class."""
 
-    def __init__(self, app_name: str = APP_NAME, *, environment_name: str | None = None,
-                 handle: Any = None) -> None:
+    def __init__(self, app_name: str = APP_NAME, *, environment_name: str | None = None, handle: Any = None) -> None:
         self.app_name = app_name
-        self._handle = handle if handle is not None else inference_handle(app_name,
-                                                                          environment_name=environment_name)
+        self._handle = handle if handle is not None else inference_handle(app_name, environment_name=environment_name)
 
     def generate(self, prompt: str, **fields: Any) -> dict[str, Any]:
         """``fields``: the ``/generate_api`` body (constraint, constraints, max_tokens, ...)."""
@@ -100,8 +107,9 @@ class ModalClient:
         async for item in self._handle.generate_stream.remote_gen.aio(_request(prompt, **fields)):
             yield _raise_for(item)
 
-    def validate_constraints(self, constraint: Any, *, lenient: bool = False, kind: str | None = None
-                             ) -> dict[str, Any]:
+    def validate_constraints(
+        self, constraint: Any, *, lenient: bool = False, kind: str | None = None
+    ) -> dict[str, Any]:
         return self._handle.validate_constraints.remote(constraint, lenient, kind)
 
     def health(self) -> dict[str, Any]:
@@ -169,16 +177,21 @@ class RemoteService:
     def compile(self, source: Any, *, lenient: bool = False, kind: str | None = None) -> tuple[Any, bool]:
         return self.cache.get_compiled(source, lenient=lenient, tokenizer=None, kind=kind)
 
-    async def validate_remote(self, constraint: Any, *, lenient: bool = False, kind: str | None = None
-                              ) -> dict[str, Any]:
+    async def validate_remote(
+        self, constraint: Any, *, lenient: bool = False, kind: str | None = None
+    ) -> dict[str, Any]:
         return await self._handle.validate_constraints.remote.aio(constraint, lenient, kind)
 
     async def health_remote(self) -> dict[str, Any]:
         return await self._handle.health_check.remote.aio()
 
     def health(self) -> dict[str, Any]:
-        return {"model": self.engine.model_name, "engine": self.engine.name, "remote": True,
-                "cache": self.cache.stats()}
+        return {
+            "model": self.engine.model_name,
+            "engine": self.engine.name,
+            "remote": True,
+            "cache": self.cache.stats(),
+        }
 
     def stats(self) -> dict[str, Any]:
         return self.cache.stats()

@@ -91,8 +91,10 @@ def percentiles(values: list[float]) -> dict[str, float]:
 def table(rows: list[tuple[str, dict[str, float]]], unit: str, scale: float) -> str:
     lines = [f"| path | n | p50 ({unit}) | p90 ({unit}) | p99 ({unit}) | mean ({unit}) |", "|---|---|---|---|---|---|"]
     for name, s in rows:
-        lines.append(f"| {name} | {s['n']} | {s['p50'] * scale:.2f} | {s['p90'] * scale:.2f} | "
-                     f"{s['p99'] * scale:.2f} | {s['mean'] * scale:.2f} |")
+        lines.append(
+            f"| {name} | {s['n']} | {s['p50'] * scale:.2f} | {s['p90'] * scale:.2f} | "
+            f"{s['p99'] * scale:.2f} | {s['mean'] * scale:.2f} |"
+        )
     return "\n".join(lines)
 
 
@@ -139,8 +141,9 @@ def _ours_hit(cache: Any, tok: Any, source: Any, repeats: int) -> tuple[float, f
     return sorted(hits)[len(hits) // 2], sorted(forks)[len(forks) // 2]
 
 
-def _cold_pair(llg: Any, tok: Any, schema: Any, source: dict[str, Any], index: int, repeats: int
-               ) -> tuple[Clocks | None, Clocks | None, Any, tuple[float, float] | None]:
+def _cold_pair(
+    llg: Any, tok: Any, schema: Any, source: dict[str, Any], index: int, repeats: int
+) -> tuple[Clocks | None, Clocks | None, Any, tuple[float, float] | None]:
     """Min-of-``repeats`` cold times (each clock on its own), raw and ours, alternating who goes first."""
     raws, colds = [], []
     cache = None
@@ -208,7 +211,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "raw llguidance (cold)": percentiles(raw_t),
         "ours cold (compile + matchers)": percentiles(cold_t),
         "  of which get_compiled (normalize, plugins, llguidance build = validation)": percentiles(
-            [a for a, _ in split]),
+            [a for a, _ in split]
+        ),
         "  of which get_matchers (ready since the compile)": percentiles([b for _, b in split]),
         "ours cache hit (dict request)": percentiles(hit_t),
         "ours cache hit (JSON text request)": percentiles(hit_text_t),
@@ -216,8 +220,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     }
     cold_ratio, cpu_ratio = percentiles(ratios), percentiles(cpu_ratios)
     cpu_stats = {"raw llguidance (cold)": percentiles(raw_cpu), "ours cold (compile + matchers)": percentiles(cold_cpu)}
-    print(f"# compile latency — {len(docs)} MaskBench dev schemas, tokenizer SmolLM2 ({os.cpu_count()} CPUs, "
-          f"load {os.getloadavg()[0]:.1f}, min of {args.cold_repeats} cold samples)\n")
+    print(
+        f"# compile latency — {len(docs)} MaskBench dev schemas, tokenizer SmolLM2 ({os.cpu_count()} CPUs, "
+        f"load {os.getloadavg()[0]:.1f}, min of {args.cold_repeats} cold samples)\n"
+    )
     print(table([(k, v) for k, v in stats.items() if "hit" not in k and "fork" not in k], "ms", 1e3))
     print()
     print(table([(f"{k}, process CPU time", v) for k, v in cpu_stats.items()], "ms", 1e3))
@@ -226,13 +232,22 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     print()
     print(f"rejected: raw llguidance {raw_rejects}, ours (strict) {ours_rejects}; compared on {len(ratios)}")
     for clock, ratio, ours, raw in (("wall", cold_ratio, cold_t, raw_t), ("CPU", cpu_ratio, cold_cpu, raw_cpu)):
-        print(f"cold/raw ratio per schema ({clock}): p50 {ratio['p50']:.2f}×, p90 {ratio['p90']:.2f}×, "
-              f"total {sum(ours) / max(sum(raw), 1e-12):.2f}× (target ≤ 1.5×)")
+        print(
+            f"cold/raw ratio per schema ({clock}): p50 {ratio['p50']:.2f}×, p90 {ratio['p90']:.2f}×, "
+            f"total {sum(ours) / max(sum(raw), 1e-12):.2f}× (target ≤ 1.5×)"
+        )
     print(f"cache hit p50 {stats['ours cache hit (dict request)']['p50'] * 1e6:.1f} µs (target ≤ 20 µs)")
-    result = {"schemas": len(docs), "raw_rejects": raw_rejects, "ours_rejects": ours_rejects,
-              "load_avg_1m": os.getloadavg()[0], "cold_repeats": args.cold_repeats,
-              "stats_s": stats, "cpu_stats_s": cpu_stats, "cold_over_raw": cold_ratio,
-              "cold_over_raw_cpu": cpu_ratio}
+    result = {
+        "schemas": len(docs),
+        "raw_rejects": raw_rejects,
+        "ours_rejects": ours_rejects,
+        "load_avg_1m": os.getloadavg()[0],
+        "cold_repeats": args.cold_repeats,
+        "stats_s": stats,
+        "cpu_stats_s": cpu_stats,
+        "cold_over_raw": cold_ratio,
+        "cold_over_raw_cpu": cpu_ratio,
+    }
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2))
     return result

@@ -36,14 +36,22 @@ _SPLIT_RE = re.compile(r"^(.*?)(?:---.*|_\d+)$")
 
 # ---------------------------------------------------------------- loading
 
+
 def load_suite(path: str, limit: int | None) -> list[dict]:
     cases = []
     for f in sorted(glob.glob(os.path.join(path, "*.json"))):
         name = os.path.basename(f)[:-5]
         with open(f, encoding="utf-8") as fh:
             for i, group in enumerate(json.load(fh)):
-                cases.append({"id": f"suite:{name}#{i}", "source": "suite", "split": name, "schema": group["schema"],
-                              "tests": [(t["data"], t["valid"]) for t in group["tests"]]})
+                cases.append(
+                    {
+                        "id": f"suite:{name}#{i}",
+                        "source": "suite",
+                        "split": name,
+                        "schema": group["schema"],
+                        "tests": [(t["data"], t["valid"]) for t in group["tests"]],
+                    }
+                )
     return cases[:limit] if limit else cases
 
 
@@ -60,8 +68,15 @@ def load_maskbench(path: str, limit: int | None) -> list[dict]:
     for f in files[:limit] if limit else files:
         with open(f, encoding="utf-8") as fh:
             doc = json.load(fh)
-        cases.append({"id": "maskbench:" + os.path.basename(f), "source": "maskbench", "split": maskbench_split(f),
-                      "schema": doc["schema"], "tests": [(t["data"], t["valid"]) for t in doc["tests"]]})
+        cases.append(
+            {
+                "id": "maskbench:" + os.path.basename(f),
+                "source": "maskbench",
+                "split": maskbench_split(f),
+                "schema": doc["schema"],
+                "tests": [(t["data"], t["valid"]) for t in doc["tests"]],
+            }
+        )
     return cases
 
 
@@ -90,6 +105,7 @@ def load_remotes(path: str | None) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- matching (runs in workers)
 
+
 def _tokenizer():
     from ananke.core._llg import byte_tokenizer  # one token per byte: tokenizer-independent matching
 
@@ -106,6 +122,7 @@ def _text(data: Any) -> bytes:
 def _schema_matcher(schema: Any):
     """A fresh matcher for ``schema`` or an error message."""
     import llguidance as llg
+
     try:
         grammar = llg.grammar_from("json", json.dumps(schema, allow_nan=False))
     except Exception as exc:  # noqa: BLE001
@@ -130,6 +147,7 @@ def _run_mode(mode: str, case: dict, remotes: dict) -> dict:
     schema = case["schema"]
     if mode == "ours":
         from ananke.plugins._schema import SchemaUnsupported, prepare_schema
+
         try:
             schema = prepare_schema(schema, strict=True, remotes=remotes if case["source"] == "suite" else None).schema
         except SchemaUnsupported as exc:
@@ -171,6 +189,7 @@ def _score(res: dict, case: dict, accepts, matcher=None) -> None:
 
 def _run_ananke(case: dict, res: dict, t0: float) -> dict:
     import ananke
+
     node = {"kind": "json_schema", "schema": case["schema"]}
     try:
         compiled = ananke.compile(node)
@@ -251,7 +270,7 @@ class KeyOrderSearch:
             head = self._feed(m, (b"" if first else b",") + _text(key) + b":")
             if head is None:
                 continue
-            rest = items[:idx] + items[idx + 1:]
+            rest = items[:idx] + items[idx + 1 :]
             ends = self._value(head, value)
             after = next(ends, None)
             if after is not None:  # rank: the choice that leaves most of the other keys on offer first
@@ -296,12 +315,19 @@ def _worker(conn, modes, remotes):
             try:
                 out[mode] = _run_mode(mode, case, remotes)
             except Exception as exc:  # noqa: BLE001
-                out[mode] = {"compiled": False, "error": f"crash: {exc}", "keyword": "crash", "valid_ok": 0,
-                             "invalid_ok": 0, "seconds": 0}
+                out[mode] = {
+                    "compiled": False,
+                    "error": f"crash: {exc}",
+                    "keyword": "crash",
+                    "valid_ok": 0,
+                    "invalid_ok": 0,
+                    "seconds": 0,
+                }
         conn.send(out)
 
 
 # ---------------------------------------------------------------- pool with per-case timeouts
+
 
 class _Pool:
     def __init__(self, n: int, modes, remotes, timeout: float):
@@ -334,9 +360,20 @@ class _Pool:
                 elif time.monotonic() - slot["since"] > self.timeout:
                     slot["proc"].kill()
                     slot["proc"].join()
-                    on_result(slot["case"], {m: {"compiled": False, "error": "timeout", "keyword": "timeout",
-                                                 "valid_ok": 0, "invalid_ok": 0, "seconds": self.timeout}
-                                             for m in self.modes})
+                    on_result(
+                        slot["case"],
+                        {
+                            m: {
+                                "compiled": False,
+                                "error": "timeout",
+                                "keyword": "timeout",
+                                "valid_ok": 0,
+                                "invalid_ok": 0,
+                                "seconds": self.timeout,
+                            }
+                            for m in self.modes
+                        },
+                    )
                     self.slots[i] = self._spawn()
                     busy -= 1
 
@@ -351,10 +388,18 @@ class _Pool:
 
 # ---------------------------------------------------------------- aggregation and reporting
 
+
 def _blank():
-    return {"schemas": 0, "valid": 0, "invalid": 0,
-            **{f"{m}_{k}": 0 for m in ("raw", "ours", "ananke")
-               for k in ("compiled", "valid_ok", "valid_ordered", "invalid_ok", "valid_seen", "invalid_seen")}}
+    return {
+        "schemas": 0,
+        "valid": 0,
+        "invalid": 0,
+        **{
+            f"{m}_{k}": 0
+            for m in ("raw", "ours", "ananke")
+            for k in ("compiled", "valid_ok", "valid_ordered", "invalid_ok", "valid_seen", "invalid_seen")
+        },
+    }
 
 
 def _add(row: dict, case: dict, out: dict) -> None:
@@ -385,19 +430,25 @@ def _table(title: str, rows: dict, modes, first_col: str) -> list[str]:
     for name, r in rows.items():
         cells = [name, str(r["schemas"])]
         for m in modes:
-            cells += [f"{r[f'{m}_compiled']} ({_pct(r[f'{m}_compiled'], r['schemas'])})",
-                      f"{r[f'{m}_valid_ok']}/{r[f'{m}_valid_seen']} ({_pct(r[f'{m}_valid_ok'], r[f'{m}_valid_seen'])})",
-                      f"{r[f'{m}_valid_ordered']} ({_pct(r[f'{m}_valid_ordered'], r[f'{m}_valid_seen'])})",
-                      f"{r[f'{m}_invalid_ok']}/{r[f'{m}_invalid_seen']}"]
+            cells += [
+                f"{r[f'{m}_compiled']} ({_pct(r[f'{m}_compiled'], r['schemas'])})",
+                f"{r[f'{m}_valid_ok']}/{r[f'{m}_valid_seen']} ({_pct(r[f'{m}_valid_ok'], r[f'{m}_valid_seen'])})",
+                f"{r[f'{m}_valid_ordered']} ({_pct(r[f'{m}_valid_ordered'], r[f'{m}_valid_seen'])})",
+                f"{r[f'{m}_invalid_ok']}/{r[f'{m}_invalid_seen']}",
+            ]
         lines.append("| " + " | ".join(cells) + " |")
     return lines + [""]
 
 
 def _keyword_table(title: str, gains: dict, modes) -> list[str]:
-    lines = [f"### {title}", "",
-             "Schemas raw llguidance refuses, by the keyword it names, and how many of them the other modes compile.",
-             "", "| keyword (raw error) | raw refused | " + " | ".join(f"{m} compiles" for m in modes if m != "raw")
-             + " |", "|---|---|" + "---|" * (len(modes) - 1)]
+    lines = [
+        f"### {title}",
+        "",
+        "Schemas raw llguidance refuses, by the keyword it names, and how many of them the other modes compile.",
+        "",
+        "| keyword (raw error) | raw refused | " + " | ".join(f"{m} compiles" for m in modes if m != "raw") + " |",
+        "|---|---|" + "---|" * (len(modes) - 1),
+    ]
     for kw, r in sorted(gains.items(), key=lambda kv: -kv[1]["n"]):
         lines.append(f"| `{kw}` | {r['n']} | " + " | ".join(str(r.get(m, 0)) for m in modes if m != "raw") + " |")
     return lines + [""]
@@ -416,8 +467,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--remotes", help="the suite's remotes/ directory (default: <suite>/../../remotes)")
     ap.add_argument("--maskbench", help="extracted MaskBench dev directory (the `dev/` folder)")
     ap.add_argument("--limit", type=int, help="at most this many schema groups per source")
-    ap.add_argument("--only", action="append", metavar="GLOB",
-                    help="only cases whose id (e.g. maskbench:Github_easy---o1.json) matches; repeatable")
+    ap.add_argument(
+        "--only",
+        action="append",
+        metavar="GLOB",
+        help="only cases whose id (e.g. maskbench:Github_easy---o1.json) matches; repeatable",
+    )
     ap.add_argument("--only-from", metavar="FILE", help="only the case ids listed in FILE, one a line")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--timeout", type=float, default=30.0, help="seconds per schema group (all modes)")
@@ -430,8 +485,9 @@ def main(argv: list[str] | None = None) -> int:
     modes = MODES + (("ananke",) if args.via_ananke else ())
     remotes_dir = args.remotes or (os.path.join(args.suite, "..", "..", "remotes") if args.suite else None)
     remotes = load_remotes(remotes_dir)
-    cases = (load_suite(args.suite, args.limit) if args.suite else []) + \
-        (load_maskbench(args.maskbench, args.limit) if args.maskbench else [])
+    cases = (load_suite(args.suite, args.limit) if args.suite else []) + (
+        load_maskbench(args.maskbench, args.limit) if args.maskbench else []
+    )
     cases = select(cases, args.only, args.only_from)
 
     by_split: dict[str, dict[str, dict]] = collections.defaultdict(lambda: collections.defaultdict(_blank))
@@ -459,8 +515,16 @@ def main(argv: list[str] | None = None) -> int:
             outside_format["ours"] += out["ours"]["invalid_ok"]
             outside_format["raw"] += raw["invalid_ok"]
         if jsonl:
-            jsonl.write(json.dumps({"id": case["id"], "split": case["split"], **{
-                m: {k: v for k, v in r.items()} for m, r in out.items()}}) + "\n")
+            jsonl.write(
+                json.dumps(
+                    {
+                        "id": case["id"],
+                        "split": case["split"],
+                        **{m: {k: v for k, v in r.items()} for m, r in out.items()},
+                    }
+                )
+                + "\n"
+            )
         done[0] += 1
         if done[0] % 500 == 0:
             print(f"... {done[0]}/{len(cases)} in {time.time() - t0:.0f}s", file=sys.stderr)
@@ -474,22 +538,34 @@ def main(argv: list[str] | None = None) -> int:
             jsonl.close()
     elapsed = time.time() - t0
 
-    lines = ["# JSON Schema conformance: raw llguidance vs Ananke", "",
-             f"Command: `python benchmarks/conformance.py {' '.join(argv if argv is not None else sys.argv[1:])}`",
-             "", f"{len(cases)} schema groups in {elapsed:.0f} s. *valid acc.* = valid test instances accepted "
-             "(of those whose schema compiled); *up to key order*: also those accepted once their objects' keys are "
-             "re-ordered (searched, at most 5000 steps each: llguidance fixes the declared key order); "
-             "*invalid acc.* = invalid instances accepted as written (must be 0). "
-             "`ours` = `ananke.plugins._schema.prepare_schema(strict=True)` then the same byte-level matcher.", ""]
+    lines = [
+        "# JSON Schema conformance: raw llguidance vs Ananke",
+        "",
+        f"Command: `python benchmarks/conformance.py {' '.join(argv if argv is not None else sys.argv[1:])}`",
+        "",
+        f"{len(cases)} schema groups in {elapsed:.0f} s. *valid acc.* = valid test instances accepted "
+        "(of those whose schema compiled); *up to key order*: also those accepted once their objects' keys are "
+        "re-ordered (searched, at most 5000 steps each: llguidance fixes the declared key order); "
+        "*invalid acc.* = invalid instances accepted as written (must be 0). "
+        "`ours` = `ananke.plugins._schema.prepare_schema(strict=True)` then the same byte-level matcher.",
+        "",
+    ]
     names = {"suite": "JSON Schema Test Suite (draft 2020-12)", "maskbench": "MaskBench dev"}
     lines += _table("Totals", {names[s]: totals[s] for s in totals}, modes, "source")
     for src in by_split:
-        lines += _table(f"{names[src]} per {'file' if src == 'suite' else 'split'}",
-                        dict(sorted(by_split[src].items())), modes, "split")
+        lines += _table(
+            f"{names[src]} per {'file' if src == 'suite' else 'split'}",
+            dict(sorted(by_split[src].items())),
+            modes,
+            "split",
+        )
         lines += _keyword_table(f"{names[src]}: per-keyword gains", gains[src], modes)
     if "suite" in totals:
-        lines += [f"Suite invalid instances accepted outside schemas using `format`: raw {outside_format['raw']}, "
-                  f"ours {outside_format['ours']}.", ""]
+        lines += [
+            f"Suite invalid instances accepted outside schemas using `format`: raw {outside_format['raw']}, "
+            f"ours {outside_format['ours']}.",
+            "",
+        ]
     lines += _ours_failures(failures)
     report = "\n".join(lines)
     print(report)

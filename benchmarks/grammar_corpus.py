@@ -134,8 +134,9 @@ process.stdout.write(JSON.stringify(out));
 
 
 def _ts_parse_many(tool: list[str], texts: list[str]) -> list[bool]:
-    proc = subprocess.run([tool[0], "-e", _TS_SCRIPT, tool[1]],
-                          input=json.dumps(texts).encode(), capture_output=True, timeout=600)
+    proc = subprocess.run(
+        [tool[0], "-e", _TS_SCRIPT, tool[1]], input=json.dumps(texts).encode(), capture_output=True, timeout=600
+    )
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr.decode()[-2000:])
     return json.loads(proc.stdout)
@@ -167,19 +168,25 @@ def _zig(corpus_dir: Path) -> str | None:
 # -- corpora -------------------------------------------------------------------------------
 def install(language: str, corpus_dir: Path) -> None:
     corpus_dir.mkdir(parents=True, exist_ok=True)
-    if language == "typescript" and not all((corpus_dir / "node_modules" / p).exists()
-                                            for p in NPM_PACKAGES + NOSEMI_PACKAGES):
-        subprocess.run(["npm", "install", "--prefix", str(corpus_dir), "--silent", *NPM_PACKAGES, *NOSEMI_PACKAGES],
-                       check=True)
+    if language == "typescript" and not all(
+        (corpus_dir / "node_modules" / p).exists() for p in NPM_PACKAGES + NOSEMI_PACKAGES
+    ):
+        subprocess.run(
+            ["npm", "install", "--prefix", str(corpus_dir), "--silent", *NPM_PACKAGES, *NOSEMI_PACKAGES], check=True
+        )
         subprocess.run(["npm", "install", "--prefix", str(corpus_dir / "ts5"), "--silent", "typescript@5"], check=True)
     elif language == "zig" and not (corpus_dir / "zig" / "ziglang").exists():
-        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--target", str(corpus_dir / "zig"),
-                        "ziglang"], check=True)
+        subprocess.run(
+            [sys.executable, "-m", "pip", "install", "--quiet", "--target", str(corpus_dir / "zig"), "ziglang"],
+            check=True,
+        )
     elif language == "go" and not shutil.which("gofmt"):
         subprocess.run(["apt-get", "install", "-y", "-qq", "golang-go", "golang-src"], check=True)
     elif language == "rust" and not Path("/usr/share/cargo/registry").exists():
-        subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends",
-                        *(f"librust-{c}-dev" for c in RUST_CRATES)], check=True)
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *(f"librust-{c}-dev" for c in RUST_CRATES)],
+            check=True,
+        )
 
 
 def _go_root() -> Path:
@@ -224,8 +231,7 @@ def _wanted(label: str, path: Path) -> bool:
     return path.suffix == SUFFIX[language]
 
 
-def gather(label: str, corpus_dir: Path, max_bytes: int,
-           roots: list[Path] | None = None) -> tuple[list[Path], int]:
+def gather(label: str, corpus_dir: Path, max_bytes: int, roots: list[Path] | None = None) -> tuple[list[Path], int]:
     """All candidate files for ``label`` (sorted) and how many were skipped for size; ``roots``
     replaces the default source roots."""
     files, skipped = [], 0
@@ -266,7 +272,7 @@ def functions(language: str, text: str) -> list[str]:
         if _FUNC_START[language].match(lines[i]) and lines[i].rstrip().endswith("{"):
             for j in range(i, len(lines)):
                 if lines[j] == "}" or (j == i and lines[j].rstrip().endswith("}")):
-                    found.append("\n".join(lines[i:j + 1]) + "\n")
+                    found.append("\n".join(lines[i : j + 1]) + "\n")
                     i = j
                     break
         i += 1
@@ -283,7 +289,7 @@ def _python_functions(text: str) -> list[str]:
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             first = min([node.lineno] + [d.lineno for d in node.decorator_list])
-            out.append(textwrap.dedent("\n".join(lines[first - 1:node.end_lineno])) + "\n")
+            out.append(textwrap.dedent("\n".join(lines[first - 1 : node.end_lineno])) + "\n")
     return out
 
 
@@ -292,12 +298,15 @@ def wrap_function(language: str, text: str) -> str:
 
 
 # -- mutants -------------------------------------------------------------------------------
-_LEX = re.compile(r"""
+_LEX = re.compile(
+    r"""
     (?P<comment>//[^\n]*|\#[^\n]*)
   | (?P<string>"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|`(?:[^`\\]|\\.)*`)
   | (?P<word>[A-Za-z_][A-Za-z0-9_]*|[0-9][A-Za-z0-9_.]*)
   | (?P<op>>>=|<<=|\*\*=|\.\.\.|::|->|=>|===|!==|==|!=|<=|>=|&&|\|\||\+\+|--|\+=|-=|\*=|/=|:=|<<|>>|\*\*|//|\.\.|[^\s])
-""", re.X)
+""",
+    re.X,
+)
 
 
 def tokens(language: str, text: str) -> list[tuple[int, int]]:
@@ -344,8 +353,9 @@ def load_tokenizer():
     return hf, llg_tokenizer_for(hf), llguidance.hf.from_tokenizer(hf)
 
 
-def mask_times(variants: list[tuple[str, Any]], texts: list[str], hf, max_tokens: int,
-               repeats: int = 3) -> tuple[list[list[float]], list[str]]:
+def mask_times(
+    variants: list[tuple[str, Any]], texts: list[str], hf, max_tokens: int, repeats: int = 3
+) -> tuple[list[list[float]], list[str]]:
     """Seconds of ``compute_bitmask`` per token while consuming ``texts``' tokens, one list per variant.
 
     A variant is a (Lark grammar, LLTokenizer) pair. Each file is replayed ``repeats`` times with a
@@ -369,11 +379,11 @@ def mask_times(variants: list[tuple[str, Any]], texts: list[str], hf, max_tokens
             first = attempt % len(grammars)
             order = grammars[first:] + grammars[:first]
             rotated = _time_tokens([llg.LLMatcher(t, g, log_level=0) for g, t in order], ids)
-            one = rotated[len(grammars) - first:] + rotated[:len(grammars) - first]
+            one = rotated[len(grammars) - first :] + rotated[: len(grammars) - first]
             best = one if best is None else [[min(a, b) for a, b in zip(x, y)] for x, y in zip(best, one)]
         for acc, new in zip(times, best or []):
             acc += new
-        contexts += [token_context(hf.decode(ids[i - 1:i]) if i else None) for i in range(len(times[0]) - before)]
+        contexts += [token_context(hf.decode(ids[i - 1 : i]) if i else None) for i in range(len(times[0]) - before)]
         if len(times[0]) >= max_tokens:
             break
     return times, contexts
@@ -469,8 +479,11 @@ def run_language(label: str, args, rng: random.Random, tok) -> Result:
     if args.install:
         install(language, args.corpus_dir)
     native = native_for(language, args.corpus_dir)
-    res.native = " ".join(Path(native.tool[0]).name if i == 0 else a for i, a in enumerate(native.tool or [])) \
-        if native.tool else ("ast" if language == "python" else "none")
+    res.native = (
+        " ".join(Path(native.tool[0]).name if i == 0 else a for i, a in enumerate(native.tool or []))
+        if native.tool
+        else ("ast" if language == "python" else "none")
+    )
     roots = [Path(d) for lang, d in args.source_root if lang == label]
     paths, res.skipped_large = gather(label, args.corpus_dir, args.max_bytes, roots)
     res.candidates = len(paths)
@@ -497,9 +510,15 @@ def run_language(label: str, args, rng: random.Random, tok) -> Result:
     found = _functions(language, lark, sample, native, args, rng, res)
     broken = _mutants(language, whole, accepted, native, args, rng, res)
     if args.tree_sitter and native.available():
-        _tree_sitter_agreement(language, [("ts_files_ok", [t for _, t in sample], "start", True),
-                                          ("ts_functions_ok", found, "function_def", True),
-                                          ("ts_mutants_rejected", broken, "start", False)], res)
+        _tree_sitter_agreement(
+            language,
+            [
+                ("ts_files_ok", [t for _, t in sample], "start", True),
+                ("ts_functions_ok", found, "function_def", True),
+                ("ts_mutants_rejected", broken, "start", False),
+            ],
+            res,
+        )
     if tok is not None and accepted:
         hf, ours, plain = tok
         variants = {"main": (lark, ours)}
@@ -508,8 +527,9 @@ def run_language(label: str, args, rng: random.Random, tok) -> Result:
         baseline = dict(args.baseline_grammar).get(label)
         if baseline:
             variants["baseline"] = (Path(baseline).read_text(encoding="utf-8"), ours)
-        all_times, contexts = mask_times(list(variants.values()), accepted[: args.mask_files], hf,
-                                         args.mask_tokens, args.mask_repeats)
+        all_times, contexts = mask_times(
+            list(variants.values()), accepted[: args.mask_files], hf, args.mask_tokens, args.mask_repeats
+        )
         times = dict(zip(variants, all_times))
         res.by_context = by_context(times["main"], contexts)
         res.mask_tokens = len(times["main"])
@@ -537,8 +557,10 @@ def _tree_sitter_agreement(language, texts_by_kind, res) -> None:
             if verdict == native_ok:
                 setattr(res, kind, getattr(res, kind) + 1)
             else:
-                res.ts_disagreements.append(f"{'accepted' if verdict else 'rejected'} by tree-sitter, "
-                                            f"{'accepted' if native_ok else 'rejected'} natively:\n{text}")
+                res.ts_disagreements.append(
+                    f"{'accepted' if verdict else 'rejected'} by tree-sitter, "
+                    f"{'accepted' if native_ok else 'rejected'} natively:\n{text}"
+                )
 
 
 def _functions(language, lark, sample, native, args, rng, res) -> list[str]:
@@ -594,7 +616,9 @@ def _machine() -> str:
                 break
     except OSError:
         pass
-    load = f", 1-min load average {os.getloadavg()[0]:.1f} when the table was written" if hasattr(os, "getloadavg") else ""
+    load = (
+        f", 1-min load average {os.getloadavg()[0]:.1f} when the table was written" if hasattr(os, "getloadavg") else ""
+    )
     return f"{cpu}, {os.cpu_count()} cores, llguidance {getattr(llg, '__version__', '?')}{load}"
 
 
@@ -619,24 +643,35 @@ def markdown(results: list[Result], args, command: str) -> str:
         f"49k tokens, built as the runtime builds it: with Ananke's identifier slices; fresh matcher per file; "
         f"fastest of {args.mask_repeats} passes per token, more when variants are timed side by side: "
         f"each variant goes first on a token equally often), measured on {_machine()}."
-        + (" *plain*: the same tokens, the same run, taking turns token by token, with llguidance's default "
-           "tokenizer slices." if args.compare_plain_tokenizer else "")
-        + (" *baseline*: the grammar given by `--baseline-grammar`, timed the same way alongside."
-           if args.baseline_grammar else ""),
+        + (
+            " *plain*: the same tokens, the same run, taking turns token by token, with llguidance's default "
+            "tokenizer slices."
+            if args.compare_plain_tokenizer
+            else ""
+        )
+        + (
+            " *baseline*: the grammar given by `--baseline-grammar`, timed the same way alongside."
+            if args.baseline_grammar
+            else ""
+        ),
         "",
         "| language | native parser | candidates (skipped) | files accepted | functions accepted "
         "| broken variants rejected | mask p50 | mask p99 | mask mean "
-        + "".join(f"| {name} p50 | {name} p99 " for name in _extra_columns(args)) + "| tokens timed | seconds |",
+        + "".join(f"| {name} p50 | {name} p99 " for name in _extra_columns(args))
+        + "| tokens timed | seconds |",
         "|---|---|---|---|---|---|---|---|---|" + "---|---|" * len(_extra_columns(args)) + "---|---|",
     ]
     for r in results:
-        extra = "".join(f"| {_us(getattr(r, name + '_p50_us'))} | {_us(getattr(r, name + '_p99_us'))} "
-                        for name in _extra_columns(args))
+        extra = "".join(
+            f"| {_us(getattr(r, name + '_p50_us'))} | {_us(getattr(r, name + '_p99_us'))} "
+            for name in _extra_columns(args)
+        )
         lines.append(
             f"| {r.language} | {r.native} | {r.candidates} ({r.skipped_large}) | {_pct(r.files_ok, r.files)} "
             f"| {_pct(r.functions_ok, r.functions)} | {_pct(r.mutants_rejected, r.mutants)} "
             f"| {r.mask_p50_us:.0f} µs | {r.mask_p99_us:.0f} µs | {r.mask_mean_us:.0f} µs {extra}| {r.mask_tokens} "
-            f"| {r.seconds:.0f} |")
+            f"| {r.seconds:.0f} |"
+        )
     lines += ["", "Targets: files ≥ 98%, broken variants rejected ≥ 95%, mask p50 ≤ 200 µs, p99 ≤ 2 ms.", ""]
     if args.tree_sitter:
         lines += _tree_sitter_table(results)
@@ -647,22 +682,30 @@ def markdown(results: list[Result], args, command: str) -> str:
         lines.append(f"* `{label}` baseline: `{path}`")
     for r in results:
         if r.failures:
-            lines.append(f"* {r.language}: rejected real files: " + ", ".join(f"`{f}`" for f in r.failures[:8])
-                         + (" …" if len(r.failures) > 8 else ""))
+            lines.append(
+                f"* {r.language}: rejected real files: "
+                + ", ".join(f"`{f}`" for f in r.failures[:8])
+                + (" …" if len(r.failures) > 8 else "")
+            )
     return "\n".join(lines) + "\n"
 
 
 def _tree_sitter_table(results: list[Result]) -> list[str]:
-    lines = ["Agreement of `ananke.grammars.verify_with_parser` (tree-sitter; Python: `ast`) with the native "
-             "parser on the same texts: files and functions the native parser accepts, broken variants it rejects.",
-             "", "| language | native parser | in-process parser | files agreed | functions agreed "
-             "| broken variants agreed |", "|---|---|---|---|---|---|"]
+    lines = [
+        "Agreement of `ananke.grammars.verify_with_parser` (tree-sitter; Python: `ast`) with the native "
+        "parser on the same texts: files and functions the native parser accepts, broken variants it rejects.",
+        "",
+        "| language | native parser | in-process parser | files agreed | functions agreed | broken variants agreed |",
+        "|---|---|---|---|---|---|",
+    ]
     from ananke.grammars import parser_name
 
     for r in results:
         language = r.language.split("@")[0]
-        lines.append(f"| {r.language} | {r.native} | {parser_name(language)} | {_pct(r.ts_files_ok, r.files)} "
-                     f"| {_pct(r.ts_functions_ok, r.functions)} | {_pct(r.ts_mutants_rejected, r.mutants)} |")
+        lines.append(
+            f"| {r.language} | {r.native} | {parser_name(language)} | {_pct(r.ts_files_ok, r.files)} "
+            f"| {_pct(r.ts_functions_ok, r.functions)} | {_pct(r.ts_mutants_rejected, r.mutants)} |"
+        )
     return lines + [""]
 
 
@@ -670,9 +713,13 @@ def _context_table(results: list[Result]) -> list[str]:
     rows = [r for r in results if r.by_context]
     if not rows:
         return []
-    lines = ["Mask time by what precedes the token (same timings as *mask p50* above): share of the timed "
-             "tokens, p50 / p90.", "",
-             "| language | " + " | ".join(CONTEXTS) + " |", "|---|" + "---|" * len(CONTEXTS)]
+    lines = [
+        "Mask time by what precedes the token (same timings as *mask p50* above): share of the timed "
+        "tokens, p50 / p90.",
+        "",
+        "| language | " + " | ".join(CONTEXTS) + " |",
+        "|---|" + "---|" * len(CONTEXTS),
+    ]
     for r in rows:
         total = sum(n for n, _, _ in r.by_context.values())
         cells = []
@@ -700,8 +747,13 @@ def _source_root(text: str) -> tuple[str, str]:
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--languages", default=",".join(BUILTIN_LANGUAGES), help="comma-separated")
-    p.add_argument("--sample", type=int, default=None, metavar="N",
-                   help="shorthand: N real files, N functions and N broken variants per language")
+    p.add_argument(
+        "--sample",
+        type=int,
+        default=None,
+        metavar="N",
+        help="shorthand: N real files, N functions and N broken variants per language",
+    )
     p.add_argument("--files", type=int, default=200, help="real files per language")
     p.add_argument("--functions", type=int, default=200, help="functions per language")
     p.add_argument("--mutants", type=int, default=200, help="broken variants per language")
@@ -713,17 +765,41 @@ def parse_args(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--corpus-dir", type=Path, default=Path("/tmp/ananke-corpus"))
     p.add_argument("--install", action="store_true", help="install missing corpora (npm/pip/apt)")
-    p.add_argument("--grammar", action="append", default=[], type=_grammar_override, metavar="LANGUAGE=FILE",
-                   help="measure FILE instead of the built-in grammar (LANGUAGE may carry a label: python@old)")
-    p.add_argument("--source-root", action="append", default=[], type=_source_root, metavar="LANGUAGE=DIR",
-                   help="gather LANGUAGE's files under DIR instead of the default corpus (repeatable)")
+    p.add_argument(
+        "--grammar",
+        action="append",
+        default=[],
+        type=_grammar_override,
+        metavar="LANGUAGE=FILE",
+        help="measure FILE instead of the built-in grammar (LANGUAGE may carry a label: python@old)",
+    )
+    p.add_argument(
+        "--source-root",
+        action="append",
+        default=[],
+        type=_source_root,
+        metavar="LANGUAGE=DIR",
+        help="gather LANGUAGE's files under DIR instead of the default corpus (repeatable)",
+    )
     p.add_argument("--no-mask", action="store_true", help="skip mask timing (no tokenizer load)")
-    p.add_argument("--tree-sitter", action="store_true",
-                   help="also check every native-checked text with tree-sitter (Python: ast) and report agreement")
-    p.add_argument("--baseline-grammar", action="append", default=[], type=_grammar_override,
-                   metavar="LANGUAGE=FILE", help="also time FILE's masks for LANGUAGE, token by token alongside")
-    p.add_argument("--compare-plain-tokenizer", action="store_true",
-                   help="also time every token with llguidance's default tokenizer slices, side by side")
+    p.add_argument(
+        "--tree-sitter",
+        action="store_true",
+        help="also check every native-checked text with tree-sitter (Python: ast) and report agreement",
+    )
+    p.add_argument(
+        "--baseline-grammar",
+        action="append",
+        default=[],
+        type=_grammar_override,
+        metavar="LANGUAGE=FILE",
+        help="also time FILE's masks for LANGUAGE, token by token alongside",
+    )
+    p.add_argument(
+        "--compare-plain-tokenizer",
+        action="store_true",
+        help="also time every token with llguidance's default tokenizer slices, side by side",
+    )
     p.add_argument("--out", "--output", dest="output", type=Path, help="write the markdown table here")
     p.add_argument("--json", type=Path, help="write full results (with failing paths) as JSON")
     p.add_argument("--show-failures", action="store_true", help="print rejected files and accepted mutants")
@@ -741,8 +817,11 @@ def main(argv=None) -> int:
     for language in args.languages.split(","):
         res = run_language(language, args, random.Random(f"{args.seed}:{language.split('@')[0]}"), tok)
         results.append(res)
-        print(json.dumps({k: v for k, v in res.__dict__.items() if k not in ("failures", "accepted_mutants")}),
-              file=sys.stderr, flush=True)
+        print(
+            json.dumps({k: v for k, v in res.__dict__.items() if k not in ("failures", "accepted_mutants")}),
+            file=sys.stderr,
+            flush=True,
+        )
         if args.show_failures:
             for f in res.failures:
                 print("REJECTED", f, file=sys.stderr)

@@ -19,12 +19,26 @@ import httpx
 
 KEY = "bench-key"
 CASES = {
-    "/generate_api (regex)": ("/generate_api", {"prompt": "7", "max_tokens": 1, "chat": False, "temperature": 0,
-                                                "constraint": {"kind": "regex", "pattern": "[0-9]+"}}),
+    "/generate_api (regex)": (
+        "/generate_api",
+        {
+            "prompt": "7",
+            "max_tokens": 1,
+            "chat": False,
+            "temperature": 0,
+            "constraint": {"kind": "regex", "pattern": "[0-9]+"},
+        },
+    ),
     "/generate (unconstrained)": ("/generate", {"prompt": "7", "max_tokens": 1, "chat": False, "temperature": 0}),
-    "/v1/chat/completions (json_schema)": ("/v1/chat/completions", {
-        "messages": [{"role": "user", "content": "7"}], "max_tokens": 1, "temperature": 0,
-        "response_format": {"type": "json_schema", "json_schema": {"name": "n", "schema": {"type": "integer"}}}}),
+    "/v1/chat/completions (json_schema)": (
+        "/v1/chat/completions",
+        {
+            "messages": [{"role": "user", "content": "7"}],
+            "max_tokens": 1,
+            "temperature": 0,
+            "response_format": {"type": "json_schema", "json_schema": {"name": "n", "schema": {"type": "integer"}}},
+        },
+    ),
 }
 
 
@@ -43,8 +57,14 @@ def measure_overhead(url: str, n: int) -> list[dict[str, Any]]:
             started = time.perf_counter()
             client.get("/health")
             floor.append((time.perf_counter() - started) * 1000.0)
-        rows.append({"case": "GET /health (no generation)", "p50": _pct(floor, 0.5), "p99": _pct(floor, 0.99),
-                     "wall_p50": _pct(floor, 0.5)})
+        rows.append(
+            {
+                "case": "GET /health (no generation)",
+                "p50": _pct(floor, 0.5),
+                "p99": _pct(floor, 0.99),
+                "wall_p50": _pct(floor, 0.5),
+            }
+        )
         for name, (path, body) in CASES.items():
             for _ in range(5):  # warm: compile cache, matchers
                 client.post(path, json=body).raise_for_status()
@@ -59,14 +79,26 @@ def measure_overhead(url: str, n: int) -> list[dict[str, Any]]:
                 service = meta["generate_ms"] + meta["compile_ms"]
                 overhead.append(wall - service)
                 walls.append(wall)
-            rows.append({"case": f"POST {name}", "p50": _pct(overhead, 0.5), "p99": _pct(overhead, 0.99),
-                         "wall_p50": _pct(walls, 0.5)})
+            rows.append(
+                {
+                    "case": f"POST {name}",
+                    "p50": _pct(overhead, 0.5),
+                    "p99": _pct(overhead, 0.99),
+                    "wall_p50": _pct(walls, 0.5),
+                }
+            )
     return rows
 
 
 async def _throughput(url: str, concurrency: int, n: int, max_tokens: int) -> dict[str, Any]:
-    body = {"prompt": "Count:", "max_tokens": max_tokens, "chat": False, "temperature": 0.7, "seed": 1,
-            "constraint": {"kind": "regex", "pattern": "[0-9 ]+"}}
+    body = {
+        "prompt": "Count:",
+        "max_tokens": max_tokens,
+        "chat": False,
+        "temperature": 0.7,
+        "seed": 1,
+        "constraint": {"kind": "regex", "pattern": "[0-9 ]+"},
+    }
     sem = asyncio.Semaphore(concurrency)
     tokens = 0
     errors = 0
@@ -84,13 +116,21 @@ async def _throughput(url: str, concurrency: int, n: int, max_tokens: int) -> di
             tokens += r.json()["tokens_generated"]
 
     limits = httpx.Limits(max_connections=concurrency)
-    async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {KEY}"}, timeout=600,
-                                 limits=limits) as client:
+    async with httpx.AsyncClient(
+        base_url=url, headers={"Authorization": f"Bearer {KEY}"}, timeout=600, limits=limits
+    ) as client:
         started = time.perf_counter()
         await asyncio.gather(*(one(client) for _ in range(n)))
         elapsed = time.perf_counter() - started
-    return {"concurrency": concurrency, "requests": n, "errors": errors, "req_s": n / elapsed,
-            "tok_s": tokens / elapsed, "lat_p50": _pct(latencies, 0.5), "lat_p99": _pct(latencies, 0.99)}
+    return {
+        "concurrency": concurrency,
+        "requests": n,
+        "errors": errors,
+        "req_s": n / elapsed,
+        "tok_s": tokens / elapsed,
+        "lat_p50": _pct(latencies, 0.5),
+        "lat_p99": _pct(latencies, 0.99),
+    }
 
 
 def render(overhead: list[dict[str, Any]], throughput: list[dict[str, Any]], n: int, load: str = "") -> str:
@@ -126,8 +166,10 @@ def render(overhead: list[dict[str, Any]], throughput: list[dict[str, Any]], n: 
         "|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in throughput:
-        lines.append(f"| {row['concurrency']} | {row['requests']} | {row['errors']} | {row['req_s']:.2f} | "
-                     f"{row['tok_s']:.1f} | {row['lat_p50']:.0f} | {row['lat_p99']:.0f} |")
+        lines.append(
+            f"| {row['concurrency']} | {row['requests']} | {row['errors']} | {row['req_s']:.2f} | "
+            f"{row['tok_s']:.1f} | {row['lat_p50']:.0f} | {row['lat_p99']:.0f} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -147,8 +189,10 @@ def main() -> None:
     server = shared_embedded_server(api_key=KEY)
     before = os.getloadavg()[0]
     overhead = measure_overhead(server.url, args.requests)
-    throughput = [asyncio.run(_throughput(server.url, int(c), args.throughput_requests, args.max_tokens))
-                  for c in args.concurrency.split(",")]
+    throughput = [
+        asyncio.run(_throughput(server.url, int(c), args.throughput_requests, args.max_tokens))
+        for c in args.concurrency.split(",")
+    ]
     text = render(overhead, throughput, args.requests, f"{before:.2f} / {os.getloadavg()[0]:.2f}")
     print(text)
     if args.out:

@@ -20,9 +20,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-SCHEMA = {"type": "object", "properties": {"city": {"type": "string", "maxLength": 40},
-                                           "greeting": {"type": "string", "maxLength": 60}},
-          "required": ["city", "greeting"], "additionalProperties": False}
+SCHEMA = {
+    "type": "object",
+    "properties": {"city": {"type": "string", "maxLength": 40}, "greeting": {"type": "string", "maxLength": 60}},
+    "required": ["city", "greeting"],
+    "additionalProperties": False,
+}
 PROMPTS = [
     "Give a JSON object with a city in France that has an accent in its name (e.g. Orléans) and a greeting in French.",
     "Return JSON: a Japanese city and a greeting written in Japanese characters.",
@@ -46,11 +49,22 @@ def run(samples: int, max_tokens: int) -> dict[str, collections.Counter]:
     for allow in (False, True):
         c = collections.Counter()
         for i in range(samples):
-            r = svc.generate_sync({"prompt": PROMPTS[i % len(PROMPTS)], "chat": True, "max_tokens": max_tokens,
-                                   "temperature": 0.8, "seed": i, "constraint": _constraint(allow)})
+            r = svc.generate_sync(
+                {
+                    "prompt": PROMPTS[i % len(PROMPTS)],
+                    "chat": True,
+                    "max_tokens": max_tokens,
+                    "temperature": 0.8,
+                    "seed": i,
+                    "constraint": _constraint(allow),
+                }
+            )
             text = r.generated_text
-            print(json.dumps({"allow": allow, "seed": i, "text": text, "finish": r.finish_reason}),
-                  file=sys.stderr, flush=True)
+            print(
+                json.dumps({"allow": allow, "seed": i, "text": text, "finish": r.finish_reason}),
+                file=sys.stderr,
+                flush=True,
+            )
             c["samples"] += 1
             c["with \\u escape"] += bool(re.search(r"\\u[0-9a-fA-F]{4}", text))
             c["raw non-ASCII"] += any(ord(ch) > 127 for ch in text)

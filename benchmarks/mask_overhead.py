@@ -36,8 +36,9 @@ def _valid_instance(doc: dict[str, Any]) -> Any:
     return None
 
 
-def _walk(llg: Any, lt: Any, tok: Any, hf: Any, compiled: Any, text: str, vocab: int,
-          flip: bool) -> tuple[list[float], list[float]]:
+def _walk(
+    llg: Any, lt: Any, tok: Any, hf: Any, compiled: Any, text: str, vocab: int, flip: bool
+) -> tuple[list[float], list[float]]:
     from ananke.runtime import ConstraintState, build_matchers
     from ananke.core._llg import engine_grammars
 
@@ -47,7 +48,7 @@ def _walk(llg: Any, lt: Any, tok: Any, hf: Any, compiled: Any, text: str, vocab:
     raw_t, ours_t = [], []
     for token in hf.encode(text, add_special_tokens=False):
         pair = []
-        for side in ((1, 0) if flip else (0, 1)):
+        for side in (1, 0) if flip else (0, 1):
             started = time.perf_counter_ns()
             if side == 0:
                 lt.fill_next_token_bitmask(raw, buf)
@@ -91,9 +92,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
         try:
             plain = ananke.compile({"kind": "json_schema", "schema": doc["schema"]}, tokenizer=tok)
-            with_set = ananke.compile({"kind": "composite", "op": "all_of", "parts": [
-                {"kind": "json_schema", "schema": doc["schema"]},
-                {"kind": "token_mask", "forbidden_tokens": forbidden}]}, tokenizer=tok)
+            with_set = ananke.compile(
+                {
+                    "kind": "composite",
+                    "op": "all_of",
+                    "parts": [
+                        {"kind": "json_schema", "schema": doc["schema"]},
+                        {"kind": "token_mask", "forbidden_tokens": forbidden},
+                    ],
+                },
+                tokenizer=tok,
+            )
         except ananke.ConstraintError:
             skipped += 1
             continue
@@ -120,16 +129,28 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     }
     ratio = stats["ours (decode core)"]["mean"] / stats["raw llguidance"]["mean"]
     ratio50 = stats["ours (decode core)"]["p50"] / stats["raw llguidance"]["p50"]
-    ratio_set = (stats["ours, all_of(schema, token set) incl. static AND"]["mean"]
-                 / stats["raw llguidance, grammar of all_of(schema, token set)"]["mean"])
-    print(f"# mask time per token — {used} MaskBench dev schemas ({skipped} skipped), "
-          f"{len(results['raw'])} states, vocab {vocab}\n")
+    ratio_set = (
+        stats["ours, all_of(schema, token set) incl. static AND"]["mean"]
+        / stats["raw llguidance, grammar of all_of(schema, token set)"]["mean"]
+    )
+    print(
+        f"# mask time per token — {used} MaskBench dev schemas ({skipped} skipped), "
+        f"{len(results['raw'])} states, vocab {vocab}\n"
+    )
     print(table(list(stats.items()), "µs", 1e6))
     print()
-    print(f"ours/raw: mean {ratio:.3f}×, p50 {ratio50:.3f}×, per-schema p50 {percentiles(per_schema)['p50']:.3f}× "
-          f"(target ≤ 1.1×); with the static token set {ratio_set:.3f}×")
-    result = {"schemas": used, "skipped": skipped, "stats_s": stats, "ours_over_raw_mean": ratio,
-              "ours_over_raw_p50": ratio50, "with_static_set_over_raw_mean": ratio_set}
+    print(
+        f"ours/raw: mean {ratio:.3f}×, p50 {ratio50:.3f}×, per-schema p50 {percentiles(per_schema)['p50']:.3f}× "
+        f"(target ≤ 1.1×); with the static token set {ratio_set:.3f}×"
+    )
+    result = {
+        "schemas": used,
+        "skipped": skipped,
+        "stats_s": stats,
+        "ours_over_raw_mean": ratio,
+        "ours_over_raw_p50": ratio50,
+        "with_static_set_over_raw_mean": ratio_set,
+    }
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2))
     return result

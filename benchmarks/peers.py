@@ -57,41 +57,105 @@ LIBRARIES = ["Ananke", "Ananke (lenient)", "llguidance (raw)", "XGrammar", "Outl
 XGR_COMPACT = {"any_whitespace": False, "separators": (",", ":")}
 
 HAND_SCHEMAS: list[tuple[str, str, dict[str, Any]]] = [
-    ("person", "Give me a person as JSON.", {
-        "type": "object", "additionalProperties": False, "required": ["name", "age", "email", "hobbies"],
-        "properties": {"name": {"type": "string"}, "age": {"type": "integer"}, "email": {"type": "string"},
-                       "hobbies": {"type": "array", "items": {"type": "string"}}}}),
-    ("product list", "List products as JSON.", {
-        "type": "array", "items": {"type": "object", "additionalProperties": False,
-                                   "required": ["sku", "price", "category"],
-                                   "properties": {"sku": {"type": "string"}, "price": {"type": "number"},
-                                                  "category": {"enum": ["book", "toy", "food"]}}}}),
-    ("weather call", "Call the weather tool for Paris as JSON.", {
-        "type": "object", "additionalProperties": False, "required": ["name", "arguments"],
-        "properties": {"name": {"const": "get_weather"},
-                       "arguments": {"type": "object", "additionalProperties": False,
-                                     "required": ["city", "unit", "days"],
-                                     "properties": {"city": {"type": "string", "minLength": 1, "maxLength": 40},
-                                                    "unit": {"enum": ["celsius", "fahrenheit"]},
-                                                    "days": {"type": "integer", "minimum": 1, "maximum": 14}}}}}),
-    ("order", "Write an order with an address as JSON.", {
-        "type": "object", "additionalProperties": False, "required": ["id", "paid", "items", "ship_to"],
-        "properties": {
-            "id": {"type": "string", "pattern": "^[A-Z]{3}-[0-9]{4}$"},
-            "paid": {"type": "boolean"},
-            "items": {"type": "array", "minItems": 1, "maxItems": 5,
-                      "items": {"type": "object", "additionalProperties": False, "required": ["qty", "name"],
-                                "properties": {"qty": {"type": "integer", "minimum": 1},
-                                               "name": {"type": "string"}}}},
-            "ship_to": {"type": "object", "additionalProperties": False, "required": ["street", "zip"],
-                        "properties": {"street": {"type": "string"},
-                                       "zip": {"type": "string", "pattern": "^[0-9]{5}$"}}}}}),
-    ("review", "Review a film as JSON.", {
-        "type": "object", "additionalProperties": False, "required": ["title", "rating", "tags", "spoilers"],
-        "properties": {"title": {"type": "string"},
-                       "rating": {"type": "number", "minimum": 0, "maximum": 5},
-                       "tags": {"type": "array", "items": {"enum": ["drama", "comedy", "action", "horror"]}},
-                       "spoilers": {"anyOf": [{"type": "null"}, {"type": "string"}]}}}),
+    (
+        "person",
+        "Give me a person as JSON.",
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["name", "age", "email", "hobbies"],
+            "properties": {
+                "name": {"type": "string"},
+                "age": {"type": "integer"},
+                "email": {"type": "string"},
+                "hobbies": {"type": "array", "items": {"type": "string"}},
+            },
+        },
+    ),
+    (
+        "product list",
+        "List products as JSON.",
+        {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["sku", "price", "category"],
+                "properties": {
+                    "sku": {"type": "string"},
+                    "price": {"type": "number"},
+                    "category": {"enum": ["book", "toy", "food"]},
+                },
+            },
+        },
+    ),
+    (
+        "weather call",
+        "Call the weather tool for Paris as JSON.",
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["name", "arguments"],
+            "properties": {
+                "name": {"const": "get_weather"},
+                "arguments": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["city", "unit", "days"],
+                    "properties": {
+                        "city": {"type": "string", "minLength": 1, "maxLength": 40},
+                        "unit": {"enum": ["celsius", "fahrenheit"]},
+                        "days": {"type": "integer", "minimum": 1, "maximum": 14},
+                    },
+                },
+            },
+        },
+    ),
+    (
+        "order",
+        "Write an order with an address as JSON.",
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["id", "paid", "items", "ship_to"],
+            "properties": {
+                "id": {"type": "string", "pattern": "^[A-Z]{3}-[0-9]{4}$"},
+                "paid": {"type": "boolean"},
+                "items": {
+                    "type": "array",
+                    "minItems": 1,
+                    "maxItems": 5,
+                    "items": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["qty", "name"],
+                        "properties": {"qty": {"type": "integer", "minimum": 1}, "name": {"type": "string"}},
+                    },
+                },
+                "ship_to": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["street", "zip"],
+                    "properties": {"street": {"type": "string"}, "zip": {"type": "string", "pattern": "^[0-9]{5}$"}},
+                },
+            },
+        },
+    ),
+    (
+        "review",
+        "Review a film as JSON.",
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["title", "rating", "tags", "spoilers"],
+            "properties": {
+                "title": {"type": "string"},
+                "rating": {"type": "number", "minimum": 0, "maximum": 5},
+                "tags": {"type": "array", "items": {"enum": ["drama", "comedy", "action", "horror"]}},
+                "spoilers": {"anyOf": [{"type": "null"}, {"type": "string"}]},
+            },
+        },
+    ),
 ]
 
 
@@ -102,7 +166,6 @@ _T0 = time.perf_counter()
 
 def _progress(message: str) -> None:
     print(f"[peers {time.perf_counter() - _T0:7.1f} s] {message}", file=sys.stderr, flush=True)
-
 
 
 class Setup:
@@ -133,8 +196,11 @@ def _xgr_state(setup: Setup) -> dict[str, Any]:
     import xgrammar as xgr
 
     info = xgr.TokenizerInfo.from_huggingface(setup.hf_tok, vocab_size=setup.vocab, stop_token_ids=setup.eos)
-    return {"info": info, "compiler": xgr.GrammarCompiler(info, cache_enabled=False),
-            "buf": xgr.allocate_token_bitmask(1, info.vocab_size)}
+    return {
+        "info": info,
+        "compiler": xgr.GrammarCompiler(info, cache_enabled=False),
+        "buf": xgr.allocate_token_bitmask(1, info.vocab_size),
+    }
 
 
 def _outlines_state(setup: Setup) -> dict[str, Any]:
@@ -143,12 +209,19 @@ def _outlines_state(setup: Setup) -> dict[str, Any]:
     from outlines.backends.outlines_core import OutlinesCoreBackend
 
     model = outlines.from_transformers(setup.model, setup.hf_tok)
-    return {"backend": OutlinesCoreBackend(model), "ids": torch.tensor([[setup.eos[0]]]),
-            "logits": torch.zeros(1, setup.vocab)}
+    return {
+        "backend": OutlinesCoreBackend(model),
+        "ids": torch.tensor([[setup.eos[0]]]),
+        "logits": torch.zeros(1, setup.vocab),
+    }
 
 
 STATE_BUILDERS: dict[str, Callable[[Setup], dict[str, Any]]] = {
-    "Ananke": _ananke_state, "Ananke (lenient)": _ananke_state, "llguidance (raw)": _ananke_state, "XGrammar": _xgr_state, "Outlines": _outlines_state,
+    "Ananke": _ananke_state,
+    "Ananke (lenient)": _ananke_state,
+    "llguidance (raw)": _ananke_state,
+    "XGrammar": _xgr_state,
+    "Outlines": _outlines_state,
 }
 
 
@@ -162,8 +235,9 @@ def _compile_ananke(setup: Setup, state: dict[str, Any], text: str, lenient: boo
     from ananke.core._compiler import compile_with_matchers
 
     t0 = time.perf_counter()
-    _compiled, matchers = compile_with_matchers({"kind": "json_schema", "schema": json.loads(text)},
-                                                tokenizer=setup.llg_tok, lenient=lenient)
+    _compiled, matchers = compile_with_matchers(
+        {"kind": "json_schema", "schema": json.loads(text)}, tokenizer=setup.llg_tok, lenient=lenient
+    )
     t1 = time.perf_counter()
     for matcher in matchers or []:
         lt.fill_next_token_bitmask(matcher, state["buf"])
@@ -202,8 +276,10 @@ def _compile_outlines(setup: Setup, state: dict[str, Any], text: str) -> tuple[f
 
 
 COMPILERS: dict[str, Callable[[Setup, dict[str, Any], str], tuple[float, float]]] = {
-    "Ananke": _compile_ananke, "Ananke (lenient)": functools.partial(_compile_ananke, lenient=True),
-    "llguidance (raw)": _compile_raw, "XGrammar": _compile_xgr,
+    "Ananke": _compile_ananke,
+    "Ananke (lenient)": functools.partial(_compile_ananke, lenient=True),
+    "llguidance (raw)": _compile_raw,
+    "XGrammar": _compile_xgr,
     "Outlines": _compile_outlines,
 }
 
@@ -295,18 +371,21 @@ class Worker:
         self.kill()
 
 
-def run_compile(setup: Setup, schemas: list[tuple[str, str]], timeout: float, mem_limit: int
-                ) -> tuple[dict[str, list[tuple[Any, ...]]], dict[str, float]]:
+def run_compile(
+    setup: Setup, schemas: list[tuple[str, str]], timeout: float, mem_limit: int
+) -> tuple[dict[str, list[tuple[Any, ...]]], dict[str, float]]:
     """Every schema through every library (order rotated per schema); raw results per library."""
     workers = {lib: Worker(lib, setup, mem_limit) for lib in LIBRARIES}
     results: dict[str, list[tuple[Any, ...]]] = {lib: [] for lib in LIBRARIES}
     try:
         for i, (_name, text) in enumerate(schemas):
-            order = LIBRARIES[i % len(LIBRARIES):] + LIBRARIES[:i % len(LIBRARIES)]
+            order = LIBRARIES[i % len(LIBRARIES) :] + LIBRARIES[: i % len(LIBRARIES)]
             for lib in order:
                 results[lib].append(workers[lib].compile(text, timeout))
-            _progress(f"compile {i + 1}/{len(schemas)} {_name}: "
-                      + ", ".join(f"{lib} {results[lib][-1][0]}" for lib in LIBRARIES))
+            _progress(
+                f"compile {i + 1}/{len(schemas)} {_name}: "
+                + ", ".join(f"{lib} {results[lib][-1][0]}" for lib in LIBRARIES)
+            )
     finally:
         setup_s = {lib: w.setup_s or 0.0 for lib, w in workers.items()}
         for w in workers.values():
@@ -326,9 +405,12 @@ def compile_summary(names: list[str], results: dict[str, list[tuple[Any, ...]]])
                 key = r[0] if r[0] != "error" else r[1].split(":")[0]
                 errors[key] = errors.get(key, 0) + 1
         summary[lib] = {
-            "ok": len(ok), "failed": len(rows) - len(ok),
-            "timeouts": sum(r[0] in ("timeout", "memory") for r in rows), "failures": errors,
-            "compile": percentiles([r[1] for r in ok]), "ready": percentiles([r[2] for r in ok]),
+            "ok": len(ok),
+            "failed": len(rows) - len(ok),
+            "timeouts": sum(r[0] in ("timeout", "memory") for r in rows),
+            "failures": errors,
+            "compile": percentiles([r[1] for r in ok]),
+            "ready": percentiles([r[2] for r in ok]),
             "compile_common": percentiles([rows[i][1] for i in common]),
             "ready_common": percentiles([rows[i][2] for i in common]),
             "messages": {names[i]: r[1] for i, r in enumerate(rows) if r[0] != "ok"},
@@ -348,8 +430,12 @@ def _forward_fn(model: Any) -> Callable[[list[int]], Any]:
     device = next(model.parameters()).device
 
     def forward(ids: list[int]) -> Any:
-        out = model(input_ids=torch.tensor([ids], dtype=torch.long, device=device), past_key_values=past,
-                    use_cache=True, logits_to_keep=1)
+        out = model(
+            input_ids=torch.tensor([ids], dtype=torch.long, device=device),
+            past_key_values=past,
+            use_cache=True,
+            logits_to_keep=1,
+        )
         return out.logits[0, -1].float().cpu()
 
     return forward
@@ -437,8 +523,9 @@ class OutlinesMasker(Masker):
         self.p(self.torch.tensor([ids]), logits)
 
 
-def decode(setup: Setup, prompt_ids: list[int], masker: Masker | None, max_tokens: int
-           ) -> tuple[list[int], float, float]:
+def decode(
+    setup: Setup, prompt_ids: list[int], masker: Masker | None, max_tokens: int
+) -> tuple[list[int], float, float]:
     """Greedy loop; (generated ids without EOS, seconds after the prefill, seconds in the masker)."""
     import torch
 
@@ -493,8 +580,14 @@ def _valid(schema: Any, text: str) -> bool:
     return True
 
 
-MODES = ["unconstrained (loop)", "unconstrained (engine)", "Ananke engine (defaults)",
-         "Ananke (loop)", "XGrammar (loop)", "Outlines (loop)"]
+MODES = [
+    "unconstrained (loop)",
+    "unconstrained (engine)",
+    "Ananke engine (defaults)",
+    "Ananke (loop)",
+    "XGrammar (loop)",
+    "Outlines (loop)",
+]
 EVERY_TOKEN_MODE = "Ananke engine (every token sampled)"  # opt-in: --every-token
 
 
@@ -508,19 +601,35 @@ def run_tokens(setup: Setup, max_tokens: int, repeats: int, every_token: bool = 
     prepared = []
     for name, prompt, schema in HAND_SCHEMAS:
         text = json.dumps(schema)
-        prepared.append({
-            "name": name, "schema": schema, "ids": setup.engine.encode_prompt(prompt),
-            "prompt": prompt, "ananke": ananke.compile({"kind": "json_schema", "schema": schema},
-                                                       tokenizer=setup.llg_tok),
-            "xgr": state_x["compiler"].compile_json_schema(text, **XGR_COMPACT),
-            "outlines": state_o["backend"].get_json_schema_logits_processor(text, ""),
-        })
+        prepared.append(
+            {
+                "name": name,
+                "schema": schema,
+                "ids": setup.engine.encode_prompt(prompt),
+                "prompt": prompt,
+                "ananke": ananke.compile({"kind": "json_schema", "schema": schema}, tokenizer=setup.llg_tok),
+                "xgr": state_x["compiler"].compile_json_schema(text, **XGR_COMPACT),
+                "outlines": state_o["backend"].get_json_schema_logits_processor(text, ""),
+            }
+        )
     params = GenerationParams(max_tokens=max_tokens, temperature=0.0)
     modes = MODES + [EVERY_TOKEN_MODE] if every_token else MODES
     engine, default_ff = setup.engine, setup.engine.fast_forward
-    acc: dict[str, dict[str, Any]] = {m: {"steps": 0, "secs": 0.0, "runs": 0, "valid": 0, "json": 0, "tokens": 0, "mask_s": 0.0, "fill_s": 0.0,
-                                          "samples": {}, "by_repeat": [[0, 0.0] for _ in range(repeats)]}
-                                      for m in modes}
+    acc: dict[str, dict[str, Any]] = {
+        m: {
+            "steps": 0,
+            "secs": 0.0,
+            "runs": 0,
+            "valid": 0,
+            "json": 0,
+            "tokens": 0,
+            "mask_s": 0.0,
+            "fill_s": 0.0,
+            "samples": {},
+            "by_repeat": [[0, 0.0] for _ in range(repeats)],
+        }
+        for m in modes
+    }
     # Round -1 warms every mode up (one-off costs such as first-call allocations) and is not counted.
     for rep in range(-1, repeats):
         for k, item in enumerate(prepared if rep >= 0 else prepared[:1]):
@@ -583,18 +692,30 @@ def _ms(s: dict[str, float]) -> str:
     return " | ".join(f"{s[k] * 1e3:.2f}" for k in ("p50", "p90", "p99", "mean"))
 
 
-def print_report(summary: dict[str, Any], setup_s: dict[str, float], n: int, tokens: dict[str, Any],
-                 args: argparse.Namespace, header: str) -> None:
+def print_report(
+    summary: dict[str, Any],
+    setup_s: dict[str, float],
+    n: int,
+    tokens: dict[str, Any],
+    args: argparse.Namespace,
+    header: str,
+) -> None:
     print(header + "\n")
-    print(f"## Compile ({n} schemas: {len(HAND_SCHEMAS)} hand-written + MaskBench dev sample; "
-          f"timeout {args.timeout:g} s)\n")
-    print("| library | compiled | failed (timeouts) | compile p50 | p90 | p99 | mean (ms) | "
-          "ready p50 | p90 | p99 | mean (ms) | tokenizer setup (s) |")
+    print(
+        f"## Compile ({n} schemas: {len(HAND_SCHEMAS)} hand-written + MaskBench dev sample; "
+        f"timeout {args.timeout:g} s)\n"
+    )
+    print(
+        "| library | compiled | failed (timeouts) | compile p50 | p90 | p99 | mean (ms) | "
+        "ready p50 | p90 | p99 | mean (ms) | tokenizer setup (s) |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for lib in LIBRARIES:
         s = summary[lib]
-        print(f"| {lib} | {s['ok']} | {s['failed']} ({s['timeouts']}) | {_ms(s['compile'])} | {_ms(s['ready'])} "
-              f"| {setup_s[lib]:.2f} |")
+        print(
+            f"| {lib} | {s['ok']} | {s['failed']} ({s['timeouts']}) | {_ms(s['compile'])} | {_ms(s['ready'])} "
+            f"| {setup_s[lib]:.2f} |"
+        )
     print(f"\nOn the {summary['common']} schemas every library compiled:\n")
     print("| library | compile p50 | p90 | p99 | mean (ms) | ready p50 | p90 | p99 | mean (ms) |")
     print("|---|---|---|---|---|---|---|---|---|")
@@ -604,16 +725,23 @@ def print_report(summary: dict[str, Any], setup_s: dict[str, float], n: int, tok
     print("\nFailures by kind:\n")
     for lib in LIBRARIES:
         print(f"* {lib}: {json.dumps(summary[lib]['failures'], sort_keys=True)}")
-    print(f"\n## Tokens/s ({len(HAND_SCHEMAS)} hand-written schemas × {args.repeats} repeats, greedy, "
-          f"max_tokens {args.max_tokens})\n")
-    print("| mode | decode tok/s | ratio vs unconstrained (same harness) | tokens (mean) | decode s/output "
-          "(mean) | constraint µs/token | of which mask computation | complete JSON | complete and schema-valid "
-          "| tok/s by repeat |")
+    print(
+        f"\n## Tokens/s ({len(HAND_SCHEMAS)} hand-written schemas × {args.repeats} repeats, greedy, "
+        f"max_tokens {args.max_tokens})\n"
+    )
+    print(
+        "| mode | decode tok/s | ratio vs unconstrained (same harness) | tokens (mean) | decode s/output "
+        "(mean) | constraint µs/token | of which mask computation | complete JSON | complete and schema-valid "
+        "| tok/s by repeat |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for mode, c in tokens.items():
-        print(f"| {mode} | {c['tps']:.1f} | {c['ratio']:.3f} | {c['tokens'] / c['runs']:.1f} | "
-              f"{c['decode_s_per_output']:.2f} | {c['mask_us_per_token']:.0f} | {_us(c['fill_us_per_token'])} | {c['json']}/{c['runs']} | {c['valid']}/{c['runs']} | "
-              + " / ".join(f"{v:.1f}" for v in c["tps_by_repeat"]) + " |")
+        print(
+            f"| {mode} | {c['tps']:.1f} | {c['ratio']:.3f} | {c['tokens'] / c['runs']:.1f} | "
+            f"{c['decode_s_per_output']:.2f} | {c['mask_us_per_token']:.0f} | {_us(c['fill_us_per_token'])} | {c['json']}/{c['runs']} | {c['valid']}/{c['runs']} | "
+            + " / ".join(f"{v:.1f}" for v in c["tps_by_repeat"])
+            + " |"
+        )
 
 
 def _maskbench_dir(path: str) -> str:
@@ -653,8 +781,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's choice)")
     parser.add_argument("--skip-tokens", action="store_true", help="compile benchmark only")
-    parser.add_argument("--every-token", action="store_true",
-                        help="also time Ananke's engine with forced-token fast-forward off")
+    parser.add_argument(
+        "--every-token", action="store_true", help="also time Ananke's engine with forced-token fast-forward off"
+    )
     parser.add_argument("--json", help="also write every number to this JSON file")
     args = parser.parse_args(argv)
 
@@ -669,13 +798,22 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     import torch
 
     tokens = {} if args.skip_tokens else run_tokens(setup, args.max_tokens, args.repeats, args.every_token)
-    header = (f"# Peers — {setup.engine.model_name}, torch threads {torch.get_num_threads()}, {os.cpu_count()} CPUs, "
-              f"load average {load_before:.2f} → {os.getloadavg()[0]:.2f}, "
-              f"{time.perf_counter() - started:.0f} s\n\nversions: "
-              + ", ".join(f"{k} {v}" for k, v in _versions().items()))
+    header = (
+        f"# Peers — {setup.engine.model_name}, torch threads {torch.get_num_threads()}, {os.cpu_count()} CPUs, "
+        f"load average {load_before:.2f} → {os.getloadavg()[0]:.2f}, "
+        f"{time.perf_counter() - started:.0f} s\n\nversions: " + ", ".join(f"{k} {v}" for k, v in _versions().items())
+    )
     per_schema = {name: {lib: list(results[lib][i]) for lib in LIBRARIES} for i, (name, _t) in enumerate(schemas)}
-    report = {"versions": _versions(), "compile": summary, "per_schema": per_schema, "tokenizer_setup_s": setup_s, "tokens": tokens,
-              "schemas": [n for n, _ in schemas], "args": vars(args), "header": header}
+    report = {
+        "versions": _versions(),
+        "compile": summary,
+        "per_schema": per_schema,
+        "tokenizer_setup_s": setup_s,
+        "tokens": tokens,
+        "schemas": [n for n, _ in schemas],
+        "args": vars(args),
+        "header": header,
+    }
     if args.json:  # before printing, so that a report bug loses no measurement
         Path(args.json).write_text(json.dumps(report, indent=2, default=str))
     print_report(summary, setup_s, len(schemas), tokens, args, header)

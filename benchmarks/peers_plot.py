@@ -16,8 +16,13 @@ from typing import Any
 
 __all__ = ["main", "plot"]
 
-COLORS = {"Ananke": "#1f77b4", "Ananke (lenient)": "#6baed6", "llguidance (raw)": "#7f7f7f",
-          "XGrammar": "#d62728", "Outlines": "#2ca02c"}
+COLORS = {
+    "Ananke": "#1f77b4",
+    "Ananke (lenient)": "#6baed6",
+    "llguidance (raw)": "#7f7f7f",
+    "XGrammar": "#d62728",
+    "Outlines": "#2ca02c",
+}
 
 
 def _ready_times(report: dict[str, Any], lib: str) -> list[float]:

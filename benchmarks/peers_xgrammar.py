@@ -64,12 +64,23 @@ def _compile_rows(docs: list, engine: Any, xgr: Any, tok_info: Any) -> dict[str,
             t7 = time.perf_counter()
         except (ananke.ConstraintError, RuntimeError, ValueError):
             continue
-        for key, value in (("raw", t1 - t0), ("raw1", t2 - t0), ("ours", t4 - t3), ("ours1", t5 - t3),
-                           ("xgr", t6 - t5), ("xgr1", t7 - t5)):
+        for key, value in (
+            ("raw", t1 - t0),
+            ("raw1", t2 - t0),
+            ("ours", t4 - t3),
+            ("ours1", t5 - t3),
+            ("xgr", t6 - t5),
+            ("xgr1", t7 - t5),
+        ):
             times[key].append(value)
-    names = {"raw": "raw llguidance: compile", "ours": "ours: compile + matchers", "xgr": "XGrammar: compile",
-             "raw1": "raw llguidance: to first mask", "ours1": "ours: to first mask",
-             "xgr1": "XGrammar: to first mask"}
+    names = {
+        "raw": "raw llguidance: compile",
+        "ours": "ours: compile + matchers",
+        "xgr": "XGrammar: compile",
+        "raw1": "raw llguidance: to first mask",
+        "ours1": "ours: to first mask",
+        "xgr1": "XGrammar: to first mask",
+    }
     return {names[k]: percentiles(v) for k, v in times.items()}
 
 
@@ -114,8 +125,9 @@ def main(argv: list[str] | None = None) -> None:
     from ananke.runtime import GenerationParams, TransformersEngine
 
     engine = TransformersEngine()
-    tok_info = xgr.TokenizerInfo.from_huggingface(engine.loaded.tokenizer, vocab_size=engine.mask_vocab,
-                                                  stop_token_ids=engine.eos_ids)
+    tok_info = xgr.TokenizerInfo.from_huggingface(
+        engine.loaded.tokenizer, vocab_size=engine.mask_vocab, stop_token_ids=engine.eos_ids
+    )
     docs = load_maskbench(args.maskbench, args.limit)
     rows = _compile_rows(docs, engine, xgr, tok_info)
     print(f"# XGrammar vs ours vs raw llguidance — {len(docs)} MaskBench dev schemas\n")

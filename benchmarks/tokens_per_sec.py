@@ -25,20 +25,58 @@ from pathlib import Path
 from typing import Any
 
 WORKLOADS: list[tuple[str, str, dict[str, Any]]] = [
-    ("json: person", "Give me a person as JSON.", {"kind": "json_schema", "schema": {
-        "type": "object", "additionalProperties": False, "required": ["name", "age", "email", "hobbies"],
-        "properties": {"name": {"type": "string"}, "age": {"type": "integer"}, "email": {"type": "string"},
-                       "hobbies": {"type": "array", "items": {"type": "string"}}}}}),
-    ("json: product list", "List products as JSON.", {"kind": "json_schema", "schema": {
-        "type": "array", "items": {"type": "object", "additionalProperties": False,
-                                   "required": ["sku", "price", "category"],
-                                   "properties": {"sku": {"type": "string"}, "price": {"type": "number"},
-                                                  "category": {"enum": ["book", "toy", "food"]}}}}}),
-    ("regex: csv rows", "Write rows of name,score.", {"kind": "regex",
-                                                      "pattern": "([A-Z][a-z]{1,12},[0-9]{1,3}\\n){1,20}"}),
-    ("lark: key=value lines", "Write a config file.", {"kind": "grammar", "lark":
-        "start: line line line line line*\nline: KEY \" = \" (NUM | WORD) \"\\n\"\n"
-        "KEY: /[a-z_]{1,16}/\nWORD: /[a-z]{1,12}/\nNUM: /[0-9]{1,5}/\n"}),
+    (
+        "json: person",
+        "Give me a person as JSON.",
+        {
+            "kind": "json_schema",
+            "schema": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["name", "age", "email", "hobbies"],
+                "properties": {
+                    "name": {"type": "string"},
+                    "age": {"type": "integer"},
+                    "email": {"type": "string"},
+                    "hobbies": {"type": "array", "items": {"type": "string"}},
+                },
+            },
+        },
+    ),
+    (
+        "json: product list",
+        "List products as JSON.",
+        {
+            "kind": "json_schema",
+            "schema": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["sku", "price", "category"],
+                    "properties": {
+                        "sku": {"type": "string"},
+                        "price": {"type": "number"},
+                        "category": {"enum": ["book", "toy", "food"]},
+                    },
+                },
+            },
+        },
+    ),
+    (
+        "regex: csv rows",
+        "Write rows of name,score.",
+        {"kind": "regex", "pattern": "([A-Z][a-z]{1,12},[0-9]{1,3}\\n){1,20}"},
+    ),
+    (
+        "lark: key=value lines",
+        "Write a config file.",
+        {
+            "kind": "grammar",
+            "lark": 'start: line line line line line*\nline: KEY " = " (NUM | WORD) "\\n"\n'
+            "KEY: /[a-z_]{1,16}/\nWORD: /[a-z]{1,12}/\nNUM: /[0-9]{1,5}/\n",
+        },
+    ),
 ]
 
 MODES = [
@@ -60,8 +98,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--temperatures", type=float, nargs="+", default=[0.0, 0.7])
     parser.add_argument("--model", default=None, help="HF id or path (default: the embedded model)")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch intra-op threads (default: torch's choice; 1 is robust on a shared box)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch intra-op threads (default: torch's choice; 1 is robust on a shared box)",
+    )
     parser.add_argument("--json", help="also write the numbers to this JSON file")
     args = parser.parse_args(argv)
 
@@ -89,12 +131,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     engine.overlap = (settings or {}).get("overlap", default_overlap)
                     engine.fast_forward = (settings or {}).get("fast_forward", default_ff)
                     out = engine.generate_sync(prompt, compiled[name] if settings is not None else None, params)
-                    if settings is not None and not compiled[name].verify(out.text, out.token_ids).satisfied \
-                            and out.finish_reason == "stop":
+                    if (
+                        settings is not None
+                        and not compiled[name].verify(out.text, out.token_ids).satisfied
+                        and out.finish_reason == "stop"
+                    ):
                         raise SystemExit(f"verification failed for {name}: {out.text!r}")
                     steps, seconds = decode_steps(out)
-                    cell = rows.setdefault((mode, temperature),
-                                           {"steps": [], "secs": [], "tokens": [], "passes": [], "mask": []})
+                    cell = rows.setdefault(
+                        (mode, temperature), {"steps": [], "secs": [], "tokens": [], "passes": [], "mask": []}
+                    )
                     cell["steps"].append(steps)
                     cell["secs"].append(seconds)
                     cell["tokens"].append(len(out.token_ids))
@@ -102,11 +148,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     cell["mask"].append(out.mask_us_per_token)
     engine.overlap, engine.fast_forward = default_overlap, default_ff
 
-    print(f"# tokens/s — {engine.model_name} on {engine.device}, torch threads {torch.get_num_threads()}, "
-          f"{os.cpu_count()} CPUs, max_tokens {args.max_tokens}, {args.repeats} repeats × {len(WORKLOADS)} "
-          f"workloads, load average {load_before:.2f} → {os.getloadavg()[0]:.2f}\n")
-    print("| mode | temperature | decode tok/s | ratio vs unconstrained | tokens (mean) | "
-          "forward passes (mean) | mask µs/token (mean) |")
+    print(
+        f"# tokens/s — {engine.model_name} on {engine.device}, torch threads {torch.get_num_threads()}, "
+        f"{os.cpu_count()} CPUs, max_tokens {args.max_tokens}, {args.repeats} repeats × {len(WORKLOADS)} "
+        f"workloads, load average {load_before:.2f} → {os.getloadavg()[0]:.2f}\n"
+    )
+    print(
+        "| mode | temperature | decode tok/s | ratio vs unconstrained | tokens (mean) | "
+        "forward passes (mean) | mask µs/token (mean) |"
+    )
     print("|---|---|---|---|---|---|---|")
     summary: dict[str, Any] = {}
     for temperature in args.temperatures:
@@ -117,12 +167,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             if not cell:
                 continue
             med = sum(cell["steps"]) / sum(cell["secs"])
-            summary[f"{mode} @ T={temperature}"] = {"tps": med, "ratio": med / base,
-                                                    "tokens": statistics.mean(cell["tokens"]),
-                                                    "passes": statistics.mean(cell["passes"]),
-                                                    "mask_us": statistics.mean(cell["mask"])}
-            print(f"| {mode} | {temperature} | {med:.1f} | {med / base:.3f} | {statistics.mean(cell['tokens']):.1f} "
-                  f"| {statistics.mean(cell['passes']):.1f} | {statistics.mean(cell['mask']):.0f} |")
+            summary[f"{mode} @ T={temperature}"] = {
+                "tps": med,
+                "ratio": med / base,
+                "tokens": statistics.mean(cell["tokens"]),
+                "passes": statistics.mean(cell["passes"]),
+                "mask_us": statistics.mean(cell["mask"]),
+            }
+            print(
+                f"| {mode} | {temperature} | {med:.1f} | {med / base:.3f} | {statistics.mean(cell['tokens']):.1f} "
+                f"| {statistics.mean(cell['passes']):.1f} | {statistics.mean(cell['mask']):.0f} |"
+            )
     print("\ntarget: constrained/unconstrained ≥ 0.97")
     if args.json:
         Path(args.json).write_text(json.dumps(summary, indent=2))

@@ -29,9 +29,25 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import conformance as C  # noqa: E402
 
-_ENGINE_LACKS = {"not", "if", "then", "else", "dependentRequired", "dependentSchemas", "dependencies",
-                 "uniqueItems", "contains", "minContains", "maxContains", "propertyNames", "format",
-                 "minProperties", "maxProperties", "unevaluatedProperties", "unevaluatedItems"}
+_ENGINE_LACKS = {
+    "not",
+    "if",
+    "then",
+    "else",
+    "dependentRequired",
+    "dependentSchemas",
+    "dependencies",
+    "uniqueItems",
+    "contains",
+    "minContains",
+    "maxContains",
+    "propertyNames",
+    "format",
+    "minProperties",
+    "maxProperties",
+    "unevaluatedProperties",
+    "unevaluatedItems",
+}
 _DATA = {"enum", "const", "required", "examples", "default"}
 _MAPS = {"properties", "$defs", "definitions"}
 
@@ -67,7 +83,7 @@ _Search = C.KeyOrderSearch
 
 
 def _respelled(data: Any) -> Any:
-    if isinstance(data, float) and data.is_integer() and abs(data) < 2 ** 53:
+    if isinstance(data, float) and data.is_integer() and abs(data) < 2**53:
         return int(data)
     if isinstance(data, list):
         return [_respelled(x) for x in data]

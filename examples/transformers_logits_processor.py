@@ -22,7 +22,10 @@ PERSON = {
     "kind": "json_schema",
     "schema": {
         "type": "object",
-        "properties": {"name": {"type": "string", "maxLength": 20}, "age": {"type": "integer", "minimum": 18, "maximum": 99}},
+        "properties": {
+            "name": {"type": "string", "maxLength": 20},
+            "age": {"type": "integer", "minimum": 18, "maximum": 99},
+        },
         "required": ["name", "age"],
         "additionalProperties": False,
     },
@@ -38,13 +41,20 @@ def main() -> int:
 
     loaded = load_model(args.model)  # or: AutoModelForCausalLM / AutoTokenizer.from_pretrained(...)
     model, tok = loaded.model, loaded.tokenizer
-    texts = [tok.apply_chat_template([{"role": "user", "content": p}], tokenize=False, add_generation_prompt=True)
-             for p in PROMPTS]
+    texts = [
+        tok.apply_chat_template([{"role": "user", "content": p}], tokenize=False, add_generation_prompt=True)
+        for p in PROMPTS
+    ]
     inputs = tok(texts, return_tensors="pt", padding=True, padding_side="left").to(model.device)
     processor = AnankeLogitsProcessor(PERSON, tok, model=model)
-    out = model.generate(**inputs, logits_processor=LogitsProcessorList([processor]), do_sample=False,
-                         max_new_tokens=args.max_new_tokens, pad_token_id=tok.pad_token_id or tok.eos_token_id)
-    replies = tok.batch_decode(out[:, inputs["input_ids"].shape[1]:], skip_special_tokens=True)
+    out = model.generate(
+        **inputs,
+        logits_processor=LogitsProcessorList([processor]),
+        do_sample=False,
+        max_new_tokens=args.max_new_tokens,
+        pad_token_id=tok.pad_token_id or tok.eos_token_id,
+    )
+    replies = tok.batch_decode(out[:, inputs["input_ids"].shape[1] :], skip_special_tokens=True)
     compiled = ananke.compile(PERSON)
     ok = True
     for reply in replies:

@@ -25,7 +25,10 @@ PERSON = {
     "kind": "json_schema",
     "schema": {
         "type": "object",
-        "properties": {"name": {"type": "string", "maxLength": 20}, "age": {"type": "integer", "minimum": 18, "maximum": 99}},
+        "properties": {
+            "name": {"type": "string", "maxLength": 20},
+            "age": {"type": "integer", "minimum": 18, "maximum": 99},
+        },
         "required": ["name", "age"],
         "additionalProperties": False,
     },
@@ -42,14 +45,15 @@ def main() -> int:
     client = OpenAI(base_url=args.base_url, api_key="EMPTY")
     model = args.model or client.models.list().data[0].id
     reply = client.chat.completions.create(
-        model=model, max_tokens=args.max_tokens, temperature=0.0,
+        model=model,
+        max_tokens=args.max_tokens,
+        temperature=0.0,
         messages=[{"role": "user", "content": "Describe a person as JSON with a name and an age."}],
         extra_body=structured_outputs(PERSON),  # {"structured_outputs": {"grammar": <compiled Lark>}}
     )
     text = reply.choices[0].message.content or ""
     verdict = ananke.compile(PERSON).verify(text)
-    print(json.dumps({"text": text, "finish_reason": reply.choices[0].finish_reason,
-                      "satisfied": verdict.satisfied}))
+    print(json.dumps({"text": text, "finish_reason": reply.choices[0].finish_reason, "satisfied": verdict.satisfied}))
     return 0 if verdict.satisfied else 1
 
 

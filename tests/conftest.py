@@ -15,8 +15,12 @@ def ananke_cli():
 
     def run(*args, input=None, env=None):
         return subprocess.run(
-            [sys.executable, "-m", "ananke", *args], input=input, capture_output=True, text=True,
-            env={**os.environ, **(env or {})}, timeout=120,
+            [sys.executable, "-m", "ananke", *args],
+            input=input,
+            capture_output=True,
+            text=True,
+            env={**os.environ, **(env or {})},
+            timeout=120,
         )
 
     return run

@@ -52,8 +52,10 @@ def test_match_exit_codes(ananke_cli, regex_file, tmp_path):
 
 
 def test_match_batch(ananke_cli, tmp_path):
-    cases = [{"id": i, "constraint": {"kind": "regex", "pattern": f"a{{{i}}}"}, "texts": ["a" * i, "a" * (i + 1)]}
-             for i in range(1, 300)]
+    cases = [
+        {"id": i, "constraint": {"kind": "regex", "pattern": f"a{{{i}}}"}, "texts": ["a" * i, "a" * (i + 1)]}
+        for i in range(1, 300)
+    ]
     cases.append({"id": "bad", "constraint": {"kind": "nope"}, "texts": ["x"]})
     path = tmp_path / "cases.jsonl"
     path.write_text("\n".join(json.dumps(c) for c in cases) + "\nnot json\n")
@@ -86,8 +88,14 @@ def test_ir_schema_describes_real_documents():
     from ananke.core._schema_doc import ir_json_schema
 
     schema = ir_json_schema()
-    good = {"ir_version": "1", "constraint": {"kind": "composite", "op": "sequence", "parts": [
-        {"kind": "literal", "text": "x"}, {"kind": "json_schema", "schema": {"type": "integer"}}]}}
+    good = {
+        "ir_version": "1",
+        "constraint": {
+            "kind": "composite",
+            "op": "sequence",
+            "parts": [{"kind": "literal", "text": "x"}, {"kind": "json_schema", "schema": {"type": "integer"}}],
+        },
+    }
     jsonschema.validate(good, schema)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"constraint": {"kind": "regex"}}, schema)
@@ -96,7 +104,9 @@ def test_ir_schema_describes_real_documents():
 def test_validate_does_not_import_heavy_modules():
     import subprocess
 
-    code = ("import sys, ananke.cli; ananke.cli.main(['plugins']);"
-            "print(sorted(m for m in ('torch', 'transformers', 'vllm', 'modal', 'fastapi') if m in sys.modules))")
+    code = (
+        "import sys, ananke.cli; ananke.cli.main(['plugins']);"
+        "print(sorted(m for m in ('torch', 'transformers', 'vllm', 'modal', 'fastapi') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "[]"

@@ -42,8 +42,9 @@ def run(ananke_cli):
 def test_generate_seed_spelling_against_server(run, live, tmp_path):
     cir = tmp_path / "compiled.cir"
     cir.write_text(json.dumps({"regex_patterns": ["(yes|no)"]}))
-    out = run("generate", "Yes or no?", "--constraints", str(cir), "--inference-url", live.url, "--json",
-              "--max-tokens", "4")
+    out = run(
+        "generate", "Yes or no?", "--constraints", str(cir), "--inference-url", live.url, "--json", "--max-tokens", "4"
+    )
     assert out.returncode == 0, out.stderr
     body = json.loads(out.stdout)
     assert body["generated_text"] in ("yes", "no") and body["constraint_satisfied"] is True
@@ -53,8 +54,20 @@ def test_generate_seed_spelling_against_server(run, live, tmp_path):
 def test_generate_text_output_kind_lark(run, live, tmp_path):
     grammar = tmp_path / "answer.txt"  # recognized by content / --kind, not by extension
     grammar.write_text('start: "alpha" | "beta"\n')
-    out = run("generate", "Pick one.", "--constraint", str(grammar), "--kind", "lark", "--url", live.url,
-              "--max-tokens", "4", "--seed", "1")
+    out = run(
+        "generate",
+        "Pick one.",
+        "--constraint",
+        str(grammar),
+        "--kind",
+        "lark",
+        "--url",
+        live.url,
+        "--max-tokens",
+        "4",
+        "--seed",
+        "1",
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() in ("alpha", "beta") and "verified" in out.stderr
 
@@ -63,8 +76,19 @@ def test_generate_text_output_kind_lark(run, live, tmp_path):
 def test_make_run_command_local(run):
     """The lead's `make run`: local embedded model, JSON schema from examples/, verified result."""
     schema_path = os.path.join(ROOT, "examples", "person.schema.json")
-    out = run("generate", "--constraint", schema_path, "--kind", "json_schema", "--max-tokens", "96", "--seed", "7",
-              "--json", "Describe a fictional software engineer as JSON with name, age and languages.")
+    out = run(
+        "generate",
+        "--constraint",
+        schema_path,
+        "--kind",
+        "json_schema",
+        "--max-tokens",
+        "96",
+        "--seed",
+        "7",
+        "--json",
+        "Describe a fictional software engineer as JSON with name, age and languages.",
+    )
     assert out.returncode == 0, out.stderr
     body = json.loads(out.stdout)
     assert body["metadata"]["constraint_kinds"] == ["json_schema"]
@@ -86,12 +110,15 @@ def test_generate_bad_constraint_exits_1_before_loading(run, tmp_path):
     assert "loading" not in out.stderr and time.monotonic() - started < 30
 
 
-@pytest.mark.parametrize("args,words", [
-    (["generate"], "PROMPT"),
-    (["generate", "x", "--constraint", "/nonexistent/file.json"], "cannot read"),
-    (["generate", "x", "--kind", "regex"], "--kind needs --constraint"),
-    (["generate", "x", "--max-tokens", "many"], "invalid int value"),
-])
+@pytest.mark.parametrize(
+    "args,words",
+    [
+        (["generate"], "PROMPT"),
+        (["generate", "x", "--constraint", "/nonexistent/file.json"], "cannot read"),
+        (["generate", "x", "--kind", "regex"], "--kind needs --constraint"),
+        (["generate", "x", "--max-tokens", "many"], "invalid int value"),
+    ],
+)
 def test_generate_usage_errors_exit_2(run, args, words):
     out = run(*args)
     assert out.returncode == 2 and words in out.stderr
@@ -122,9 +149,13 @@ def test_serve_starts_answers_and_stops_on_sigterm(tmp_path):
     port = _free_port()
     cfg = tmp_path / "ananke.yaml"
     cfg.write_text("generation:\n  max_tokens: 3\nlogging:\n  json: true\n")
-    proc = subprocess.Popen([sys.executable, "-m", "ananke", "serve", "--port", str(port), "--config", str(cfg)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={k: v for k, v in os.environ.items() if k != "ANANKE_API_KEY"})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ananke", "serve", "--port", str(port), "--config", str(cfg)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={k: v for k, v in os.environ.items() if k != "ANANKE_API_KEY"},
+    )
     try:
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 120
@@ -163,12 +194,15 @@ def test_config_precedence(tmp_path):
     assert cfg["generation.top_k"] == 50 and cfg.sources["generation.top_k"] == "default"
 
 
-@pytest.mark.parametrize("text,words", [
-    ("generation: [1, 2\n", "not valid YAML"),
-    ("generation:\n  max_tokenz: 3\n", "unknown setting"),
-    ("limits:\n  max_queue: lots\n", "limits.max_queue"),
-    ("- a list\n", "mapping"),
-])
+@pytest.mark.parametrize(
+    "text,words",
+    [
+        ("generation: [1, 2\n", "not valid YAML"),
+        ("generation:\n  max_tokenz: 3\n", "unknown setting"),
+        ("limits:\n  max_queue: lots\n", "limits.max_queue"),
+        ("- a list\n", "mapping"),
+    ],
+)
 def test_config_file_errors(tmp_path, text, words):
     path = tmp_path / "c.yaml"
     path.write_text(text)
@@ -188,7 +222,10 @@ def test_config_command_shows_sources(run, tmp_path):
     assert "(default)" in lines["generation.top_p"]
     assert "secret" not in out.stdout and "***" in lines["auth.api_key"]  # env ANANKE_API_KEY wins, masked
     data = json.loads(run("config", "--json", env={"ANANKE_MAX_QUEUE": "3"}).stdout)
-    assert data["settings"]["limits.max_queue"] == {"value": 3, "source": "env:ANANKE_MAX_QUEUE",
-                                                    "env": "ANANKE_MAX_QUEUE"}
+    assert data["settings"]["limits.max_queue"] == {
+        "value": 3,
+        "source": "env:ANANKE_MAX_QUEUE",
+        "env": "ANANKE_MAX_QUEUE",
+    }
     bad = run("config", "--config", str(tmp_path / "missing.yaml"))
     assert bad.returncode == 2 and "does not exist" in bad.stderr

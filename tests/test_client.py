@@ -16,8 +16,12 @@ from ananke.client import AnankeClient, AsyncAnankeClient, AuthenticationError, 
 pytestmark = pytest.mark.model
 
 KEY = "ananke-test-key"
-SCHEMA = {"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"],
-          "additionalProperties": False}
+SCHEMA = {
+    "type": "object",
+    "properties": {"ok": {"type": "boolean"}},
+    "required": ["ok"],
+    "additionalProperties": False,
+}
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +63,7 @@ def test_stream(client):
 
 def test_validate_and_compile(client):
     assert client.validate({"kind": "regex", "pattern": "a+"}).valid is True
-    report = client.validate("start: \"a\" @@", kind="lark")
+    report = client.validate('start: "a" @@', kind="lark")
     assert report.valid is False and report.errors[0]["line"] == 1
     compiled = client.compile({"kind": "regex", "pattern": "a+"})
     assert compiled.grammars and len(compiled.fingerprint) == 32
@@ -125,8 +129,10 @@ def test_async_client(live):
     async def main():
         async with AsyncAnankeClient(live.url, api_key=KEY, timeout=120) as c:
             health, a, b = await asyncio.gather(
-                c.health(), c.generate_with_regex("n:", "[0-9]{2}", max_tokens=4),
-                c.generate_with_json_schema("JSON:", SCHEMA, max_tokens=16, temperature=0))
+                c.health(),
+                c.generate_with_regex("n:", "[0-9]{2}", max_tokens=4),
+                c.generate_with_json_schema("JSON:", SCHEMA, max_tokens=16, temperature=0),
+            )
             events = [e async for e in c.stream("Hi", max_tokens=3)]
             report = await c.validate({"kind": "regex", "pattern": "("})
             return health, a, b, events, report
@@ -142,8 +148,15 @@ def test_async_client(live):
 class _Inject(httpx.BaseTransport):
     """The first ``n`` calls get ``response`` (status, json, headers) or raise ``error``; then the real server."""
 
-    def __init__(self, n: int, *, status: int = 500, body: dict | None = None, headers: dict | None = None,
-                 error: type[Exception] | None = None) -> None:
+    def __init__(
+        self,
+        n: int,
+        *,
+        status: int = 500,
+        body: dict | None = None,
+        headers: dict | None = None,
+        error: type[Exception] | None = None,
+    ) -> None:
         self.n, self.status, self.body, self.headers, self.error, self.calls = n, status, body, headers, error, 0
         self.real = httpx.HTTPTransport()
 
@@ -156,13 +169,16 @@ class _Inject(httpx.BaseTransport):
         return self.real.handle_request(request)
 
 
-@pytest.mark.parametrize("inject", [
-    {"status": 500, "body": {"error": {"type": "engine_error", "message": "boom"}}},
-    {"status": 503, "body": {"error": {"type": "unavailable", "message": "down"}}},
-    {"status": 429, "body": {"error": {"type": "queue_full", "message": "full"}}},  # no Retry-After
-    {"error": httpx.ReadError},
-    {"error": httpx.RemoteProtocolError},
-])
+@pytest.mark.parametrize(
+    "inject",
+    [
+        {"status": 500, "body": {"error": {"type": "engine_error", "message": "boom"}}},
+        {"status": 503, "body": {"error": {"type": "unavailable", "message": "down"}}},
+        {"status": 429, "body": {"error": {"type": "queue_full", "message": "full"}}},  # no Retry-After
+        {"error": httpx.ReadError},
+        {"error": httpx.RemoteProtocolError},
+    ],
+)
 def test_generation_is_not_retried_when_it_may_have_run(live, inject):
     transport = _Inject(1, **inject)
     with AnankeClient(live.url, api_key=KEY, transport=transport, max_retries=3, backoff=0.01) as c:
@@ -171,12 +187,15 @@ def test_generation_is_not_retried_when_it_may_have_run(live, inject):
     assert transport.calls == 1
 
 
-@pytest.mark.parametrize("inject", [
-    {"status": 503, "body": {"error": {"type": "loading", "message": "loading"}}, "headers": {"Retry-After": "0"}},
-    {"status": 503, "body": {"error": {"type": "shutting_down", "message": "bye"}}},
-    {"status": 429, "body": {"error": {"type": "queue_full", "message": "full"}}, "headers": {"Retry-After": "0"}},
-    {"error": httpx.ConnectError},
-])
+@pytest.mark.parametrize(
+    "inject",
+    [
+        {"status": 503, "body": {"error": {"type": "loading", "message": "loading"}}, "headers": {"Retry-After": "0"}},
+        {"status": 503, "body": {"error": {"type": "shutting_down", "message": "bye"}}},
+        {"status": 429, "body": {"error": {"type": "queue_full", "message": "full"}}, "headers": {"Retry-After": "0"}},
+        {"error": httpx.ConnectError},
+    ],
+)
 def test_generation_is_retried_when_it_never_started(live, inject):
     transport = _Inject(1, **inject)
     with AnankeClient(live.url, api_key=KEY, transport=transport, max_retries=3, backoff=0.01) as c:

@@ -25,9 +25,18 @@ _counter = itertools.count()
 
 def load_modal_app(monkeypatch: pytest.MonkeyPatch, **env: str) -> tuple[Any, dict[str, dict[str, Any]]]:
     """A fresh copy of modal_app under ``env``; returns (module, recorded decorator kwargs)."""
-    for name in ("MODAL_MODE", "ANANKE_MODEL", "ANANKE_GPU", "ANANKE_GPU_COUNT", "ANANKE_MAX_CONTAINERS",
-                 "ANANKE_MIN_CONTAINERS", "ANANKE_MAX_CONCURRENT", "ANANKE_MAX_MODEL_LEN", "ANANKE_MAX_NUM_SEQS",
-                 "ANANKE_ENFORCE_EAGER"):
+    for name in (
+        "MODAL_MODE",
+        "ANANKE_MODEL",
+        "ANANKE_GPU",
+        "ANANKE_GPU_COUNT",
+        "ANANKE_MAX_CONTAINERS",
+        "ANANKE_MIN_CONTAINERS",
+        "ANANKE_MAX_CONCURRENT",
+        "ANANKE_MAX_MODEL_LEN",
+        "ANANKE_MAX_NUM_SEQS",
+        "ANANKE_ENFORCE_EAGER",
+    ):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -64,10 +73,11 @@ def app_dev(monkeypatch: pytest.MonkeyPatch) -> tuple[Any, dict[str, dict[str, A
 
 def test_imports_offline_in_a_clean_process() -> None:
     env = {"PATH": "/usr/bin:/bin", "HOME": "/nonexistent", "MODAL_TOKEN_ID": "", "MODAL_TOKEN_SECRET": ""}
-    code = ("import sys, modal_app; assert modal_app.app.name == 'ananke-inference'; "
-            "assert 'vllm' not in sys.modules and 'torch' not in sys.modules; print('ok')")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
-                         timeout=120)
+    code = (
+        "import sys, modal_app; assert modal_app.app.name == 'ananke-inference'; "
+        "assert 'vllm' not in sys.modules and 'torch' not in sys.modules; print('ok')"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().endswith("ok")
 
@@ -134,8 +144,13 @@ def test_volumes_and_secrets(app_dev: tuple[Any, dict]) -> None:
 
 
 def test_model_and_gpu_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    module, recorded = load_modal_app(monkeypatch, MODAL_MODE="prod", ANANKE_MODEL="meta-llama/Llama-3.3-70B-Instruct",
-                                      ANANKE_GPU="H100", ANANKE_GPU_COUNT="4")
+    module, recorded = load_modal_app(
+        monkeypatch,
+        MODAL_MODE="prod",
+        ANANKE_MODEL="meta-llama/Llama-3.3-70B-Instruct",
+        ANANKE_GPU="H100",
+        ANANKE_GPU_COUNT="4",
+    )
     assert module.GPU == "H100:4"
     assert functions(module)["Inference.*"].info().gpus == [("H100", 4)]
     env = recorded["cls"]["env"]
@@ -185,13 +200,15 @@ def test_weights_download_in_a_function_of_their_own(app_dev: tuple[Any, dict]) 
     assert {m.name for m in info.volumes.values()} == {"ananke-hf-cache"}
     assert "modal.Secret.from_name('ananke-hf')" in info.secrets
     text = (ROOT / "modal_app.py").read_text()
-    inference = text[text.index("class Inference"):text.index("def _error_body")]
+    inference = text[text.index("class Inference") : text.index("def _error_body")]
     assert "hf_cache.commit()" not in inference  # GPU containers starting together commit no weights
 
 
 def test_deploy_settings_come_from_the_settings_model(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     config = tmp_path / "ananke.yaml"
-    config.write_text("modal:\n  gpu: L40S\n  max_containers: 3\n  max_concurrent: 8\nmodel: Qwen/Qwen2.5-Coder-7B-Instruct\n")
+    config.write_text(
+        "modal:\n  gpu: L40S\n  max_containers: 3\n  max_concurrent: 8\nmodel: Qwen/Qwen2.5-Coder-7B-Instruct\n"
+    )
     module, recorded = load_modal_app(monkeypatch, ANANKE_CONFIG=str(config), ANANKE_MIN_CONTAINERS="2")
     assert module.SETTINGS.sources["modal.gpu"] == f"file:{config}"
     assert module.GPU == "L40S" and module.MODEL == "Qwen/Qwen2.5-Coder-7B-Instruct"

@@ -23,8 +23,13 @@ GRAMMARS = sorted(p.name for p in (ROOT / "ananke" / "grammars").glob("*.lark"))
 
 def _source_copy(target: Path) -> Path:
     """The files git would ship (tracked and untracked-not-ignored), so no build/ lands in the checkout."""
-    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "ananke", "pyproject.toml", "README.md"],
-                            cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    listed = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard", "ananke", "pyproject.toml", "README.md"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     for name in listed:
         dest = target / name
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -34,7 +39,9 @@ def _source_copy(target: Path) -> Path:
 
 def _run(*cmd: str | Path, cwd: Path) -> str:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}  # nothing of the checkout
-    out = subprocess.run([str(c) for c in cmd], check=False, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+    out = subprocess.run(
+        [str(c) for c in cmd], check=False, cwd=cwd, env=env, capture_output=True, text=True, timeout=600
+    )
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-4000:]
     return out.stdout
 

@@ -36,8 +36,10 @@ def test_console_examples_run(tmp_path):
 
 def _check(command: str, expected: list[str], cwd) -> None:
     if command.startswith("ananke "):
-        command = f"{shlex.quote(sys.executable)} -m ananke {command[len('ananke '):]}"
-    result = subprocess.run(command, shell=True, executable="/bin/bash", cwd=cwd, capture_output=True, text=True, timeout=120)
+        command = f"{shlex.quote(sys.executable)} -m ananke {command[len('ananke ') :]}"
+    result = subprocess.run(
+        command, shell=True, executable="/bin/bash", cwd=cwd, capture_output=True, text=True, timeout=120
+    )
     output = result.stdout.strip().splitlines()
     for want, got in zip(expected, output):
         pattern = re.escape(want).replace(re.escape("..."), ".*")

@@ -39,9 +39,12 @@ def write_dist(site: Path, name: str, version: str, groups: dict[str, dict[str, 
     info = site / f"{name.replace('-', '_')}-{version}.dist-info"
     info.mkdir(parents=True)
     (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
-    (info / "entry_points.txt").write_text("".join(
-        f"[{group}]\n" + "".join(f"{key} = {value}\n" for key, value in eps.items()) + "\n"
-        for group, eps in groups.items()))
+    (info / "entry_points.txt").write_text(
+        "".join(
+            f"[{group}]\n" + "".join(f"{key} = {value}\n" for key, value in eps.items()) + "\n"
+            for group, eps in groups.items()
+        )
+    )
 
 
 def test_pyproject_declares_every_builtin_plugin_and_engine():
@@ -104,11 +107,13 @@ def test_unknown_and_doubly_registered_engines_are_errors(tmp_path, monkeypatch)
 
 
 def test_engine_import_paths_do_not_import_torch_or_vllm():
-    code = ("import sys; from ananke.runtime.engines.transformers import create_engine; "
-            "from ananke.runtime.engines.vllm import VllmEngine, VllmSettings; "
-            "from ananke.runtime.engines import engine_factory; engine_factory('vllm'); "
-            "engine_factory('transformers'); "
-            "print(sorted(m for m in ('torch', 'transformers', 'vllm') if m in sys.modules))")
+    code = (
+        "import sys; from ananke.runtime.engines.transformers import create_engine; "
+        "from ananke.runtime.engines.vllm import VllmEngine, VllmSettings; "
+        "from ananke.runtime.engines import engine_factory; engine_factory('vllm'); "
+        "engine_factory('transformers'); "
+        "print(sorted(m for m in ('torch', 'transformers', 'vllm') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.strip().splitlines()[-1] == "[]"
 
@@ -118,12 +123,18 @@ def test_a_plugin_that_redeclares_a_builtin_kind_is_a_usage_error(tmp_path):
         "from typing import Literal\n"
         "from ananke import KindInfo, NodeModel, hookimpl\n"
         "class Node(NodeModel):\n    kind: Literal['regex'] = 'regex'\n    pattern: str\n"
-        "@hookimpl\ndef ananke_constraint_kinds():\n    return [KindInfo(name='regex', model=Node)]\n")
+        "@hookimpl\ndef ananke_constraint_kinds():\n    return [KindInfo(name='regex', model=Node)]\n"
+    )
     write_dist(tmp_path, "my-regex", "0.1", {PLUGIN_GROUP: {"my_regex": "my_regex"}})
     path = tmp_path / "c.json"
     path.write_text('{"kind": "literal", "text": "x"}')
-    out = subprocess.run([sys.executable, "-m", "ananke", "validate", str(path)], capture_output=True, text=True,
-                         env={**os.environ, "PYTHONPATH": str(tmp_path)}, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-m", "ananke", "validate", str(path)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(tmp_path)},
+        timeout=120,
+    )
     assert out.returncode == 2
     assert "constraint kind 'regex' is provided by more than one plugin" in out.stderr
     assert "my_regex" in out.stderr and "my-regex 0.1" in out.stderr

@@ -15,16 +15,33 @@ from ananke.errors import AnankeError, UsageError
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("ANANKE_") and k != "MODAL_MODE"}
-    return subprocess.run([sys.executable, "-m", "ananke", *args], capture_output=True, text=True,
-                          env={**clean, **(env or {})}, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "ananke", *args],
+        capture_output=True,
+        text=True,
+        env={**clean, **(env or {})},
+        timeout=120,
+    )
 
 
 def test_every_environment_variable_is_one_setting():
     envs = [f.env for f in FIELDS]
     assert len(envs) == len(set(envs))
-    for name in ("MODAL_MODE", "ANANKE_GPU", "ANANKE_GPU_COUNT", "ANANKE_MAX_CONCURRENT", "ANANKE_MIN_CONTAINERS",
-                 "ANANKE_MAX_CONTAINERS", "ANANKE_MAX_NUM_SEQS", "ANANKE_ENFORCE_EAGER", "ANANKE_MODEL",
-                 "ANANKE_MAX_MODEL_LEN", "ANANKE_PLUGINS", "ANANKE_CACHE_DIR", "ANANKE_KV_CACHE_GIB"):
+    for name in (
+        "MODAL_MODE",
+        "ANANKE_GPU",
+        "ANANKE_GPU_COUNT",
+        "ANANKE_MAX_CONCURRENT",
+        "ANANKE_MIN_CONTAINERS",
+        "ANANKE_MAX_CONTAINERS",
+        "ANANKE_MAX_NUM_SEQS",
+        "ANANKE_ENFORCE_EAGER",
+        "ANANKE_MODEL",
+        "ANANKE_MAX_MODEL_LEN",
+        "ANANKE_PLUGINS",
+        "ANANKE_CACHE_DIR",
+        "ANANKE_KV_CACHE_GIB",
+    ):
         assert name in envs
 
 
@@ -39,8 +56,11 @@ def test_config_shows_modal_and_vllm_settings_with_their_sources(tmp_path):
     assert "16" in lines["vllm.max_num_seqs"] and "regex" in lines["plugins"]
     assert "(default)" in lines["modal.max_concurrent"]
     data = json.loads(run_cli("config", "--json", env={"ANANKE_GPU_COUNT": "4"}).stdout)
-    assert data["settings"]["modal.gpu_count"] == {"value": 4, "source": "env:ANANKE_GPU_COUNT",
-                                                   "env": "ANANKE_GPU_COUNT"}
+    assert data["settings"]["modal.gpu_count"] == {
+        "value": 4,
+        "source": "env:ANANKE_GPU_COUNT",
+        "env": "ANANKE_GPU_COUNT",
+    }
 
 
 def test_bad_modal_mode_is_a_config_error_and_a_usage_error():

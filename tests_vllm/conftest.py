@@ -162,8 +162,11 @@ def _start_served_engine() -> ServedEngine:
     service = GenerationService(engine, cache=cache)
     app = create_app(service, load_config(env={}))
     sock = bind_socket("127.0.0.1", 0)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on",
-                                           log_config=None, timeout_graceful_shutdown=5))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, log_level="warning", access_log=False, lifespan="on", log_config=None, timeout_graceful_shutdown=5
+        )
+    )
     import asyncio
 
     asyncio.run_coroutine_threadsafe(server.serve(sockets=[sock]), loop.loop)

@@ -23,23 +23,49 @@ def _env(**extra: str) -> dict[str, str]:
 
 
 def test_config_shows_the_vllm_settings_and_their_sources() -> None:
-    out = subprocess.run([ANANKE, "config", "--json"], capture_output=True, text=True, timeout=120, cwd=ROOT,
-                         env=_env(ANANKE_ENFORCE_EAGER="1", ANANKE_KV_CACHE_GIB="0.25"))
+    out = subprocess.run(
+        [ANANKE, "config", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        env=_env(ANANKE_ENFORCE_EAGER="1", ANANKE_KV_CACHE_GIB="0.25"),
+    )
     assert out.returncode == 0, out.stderr
     settings = json.loads(out.stdout)["settings"]
-    assert settings["vllm.enforce_eager"] == {"value": True, "source": "env:ANANKE_ENFORCE_EAGER",
-                                              "env": "ANANKE_ENFORCE_EAGER"}
+    assert settings["vllm.enforce_eager"] == {
+        "value": True,
+        "source": "env:ANANKE_ENFORCE_EAGER",
+        "env": "ANANKE_ENFORCE_EAGER",
+    }
     assert settings["vllm.kv_cache_gib"]["value"] == 0.25
     assert settings["vllm.gpu_memory_utilization"]["env"] == "ANANKE_GPU_MEMORY_UTILIZATION"
 
 
 def test_generate_on_the_vllm_engine_honours_the_environment() -> None:
     out = subprocess.run(
-        [ANANKE, "generate", "--engine", "vllm", "--constraint", "examples/person.schema.json", "--kind",
-         "json_schema", "--max-tokens", "96", "--temperature", "0", "--json",
-         "Describe a fictional software engineer as JSON with name, age and languages."],
-        capture_output=True, text=True, timeout=600, cwd=ROOT,
-        env=_env(ANANKE_ENFORCE_EAGER="1", ANANKE_KV_CACHE_GIB="0.25", ANANKE_MAX_MODEL_LEN="2048"))
+        [
+            ANANKE,
+            "generate",
+            "--engine",
+            "vllm",
+            "--constraint",
+            "examples/person.schema.json",
+            "--kind",
+            "json_schema",
+            "--max-tokens",
+            "96",
+            "--temperature",
+            "0",
+            "--json",
+            "Describe a fictional software engineer as JSON with name, age and languages.",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+        env=_env(ANANKE_ENFORCE_EAGER="1", ANANKE_KV_CACHE_GIB="0.25", ANANKE_MAX_MODEL_LEN="2048"),
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     body = json.loads(out.stdout)
     assert body["metadata"]["engine"] == "vllm" and body["model_name"] == "SmolLM2-135M-Instruct"

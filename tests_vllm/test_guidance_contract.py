@@ -51,9 +51,15 @@ def _one_grammar(compiled: Any) -> str:
 
 
 @pytest.mark.parametrize("case", ALL_CASES, ids=lambda c: c.name)
-def test_grammar_passes_vllm_serialization_and_validation(case: Case, compiled_cases: dict[str, Any],
-                                                          llg_tok: Any, tokenizer: Any, model_config: Any,
-                                                          so_config: Any, vocab_size: int) -> None:
+def test_grammar_passes_vllm_serialization_and_validation(
+    case: Case,
+    compiled_cases: dict[str, Any],
+    llg_tok: Any,
+    tokenizer: Any,
+    model_config: Any,
+    so_config: Any,
+    vocab_size: int,
+) -> None:
     import llguidance
     from vllm.v1.structured_output.backend_guidance import serialize_guidance_grammar, validate_guidance_grammar
     from vllm.v1.structured_output.backend_types import StructuredOutputOptions
@@ -66,8 +72,9 @@ def test_grammar_passes_vllm_serialization_and_validation(case: Case, compiled_c
     assert llguidance.LLMatcher.validate_grammar(serialized, llg_tok) == ""
     assert validate_for_tokenizer(compiled, llg_tok) is not None
 
-    params = build_sampling_params(compiled, GenerationParams(max_tokens=32), vocab_size=vocab_size,
-                                   end_ids=[tokenizer.eos_token_id])
+    params = build_sampling_params(
+        compiled, GenerationParams(max_tokens=32), vocab_size=vocab_size, end_ids=[tokenizer.eos_token_id]
+    )
     validate_guidance_grammar(params, tokenizer=None)  # what vLLM runs for an HF tokenizer
     params.verify(model_config, None, so_config, tokenizer)  # the whole front-end validation
     assert params.structured_outputs._backend == "guidance"
@@ -87,7 +94,7 @@ def _vllm_mask(grammars: list[Any], allowed: list[int] | None, backend: Any) -> 
         bits = torch.zeros(mask.numel() * 32, dtype=torch.bool)
         bits[torch.tensor(allowed)] = True
         packed = torch.zeros(mask.numel(), dtype=torch.int64)
-        weights = (2 ** torch.arange(32, dtype=torch.int64))
+        weights = 2 ** torch.arange(32, dtype=torch.int64)
         packed = (bits.view(-1, 32).to(torch.int64) * weights).sum(dim=1)
         mask = mask & packed.to(torch.int64).bitwise_and(0xFFFFFFFF).to(torch.uint32).view(torch.int32)
     return mask
@@ -97,8 +104,9 @@ def _allows(mask: torch.Tensor, token: int) -> bool:
     return bool((int(mask[token >> 5]) >> (token & 31)) & 1)
 
 
-def _walk(text: str, compiled: Any, backend: Any, llg_tok: Any, tokenizer: Any, vocab_size: int
-          ) -> tuple[bool, bool, list[int]]:
+def _walk(
+    text: str, compiled: Any, backend: Any, llg_tok: Any, tokenizer: Any, vocab_size: int
+) -> tuple[bool, bool, list[int]]:
     """Feed ``text``'s tokens to vLLM's grammars and to our decoding core side by side.
 
     Asserts that both masks are identical at every step; returns (vLLM accepts, we accept,
@@ -126,8 +134,9 @@ def _walk(text: str, compiled: Any, backend: Any, llg_tok: Any, tokenizer: Any, 
 
 
 @pytest.mark.parametrize("case", ALL_CASES, ids=lambda c: c.name)
-def test_vllm_and_runtime_accept_the_same_texts(case: Case, compiled_cases: dict[str, Any], backend: Any,
-                                                llg_tok: Any, tokenizer: Any, vocab_size: int) -> None:
+def test_vllm_and_runtime_accept_the_same_texts(
+    case: Case, compiled_cases: dict[str, Any], backend: Any, llg_tok: Any, tokenizer: Any, vocab_size: int
+) -> None:
     compiled = compiled_cases[case.name]
     for text, expected in [(t, True) for t in case.valid] + [(t, False) for t in case.invalid]:
         vllm_ok, ours_ok, ids = _walk(text, compiled, backend, llg_tok, tokenizer, vocab_size)
@@ -137,15 +146,18 @@ def test_vllm_and_runtime_accept_the_same_texts(case: Case, compiled_cases: dict
             assert ananke.matches(case.source, text) == expected  # byte-level view agrees too
 
 
-def test_static_token_set_is_enforced_identically(backend: Any, llg_tok: Any, tokenizer: Any,
-                                                  vocab_size: int) -> None:
+def test_static_token_set_is_enforced_identically(backend: Any, llg_tok: Any, tokenizer: Any, vocab_size: int) -> None:
     nine = tokenizer.encode("9", add_special_tokens=False)
     assert len(nine) == 1
-    source = {"kind": "composite", "op": "all_of", "parts": [
-        {"kind": "regex", "pattern": "[0-9]+"}, {"kind": "token_mask", "forbidden_tokens": nine}]}
+    source = {
+        "kind": "composite",
+        "op": "all_of",
+        "parts": [{"kind": "regex", "pattern": "[0-9]+"}, {"kind": "token_mask", "forbidden_tokens": nine}],
+    }
     compiled = ananke.compile(source, tokenizer=llg_tok)
-    params = build_sampling_params(compiled, GenerationParams(), vocab_size=vocab_size,
-                                   end_ids=[tokenizer.eos_token_id])
+    params = build_sampling_params(
+        compiled, GenerationParams(), vocab_size=vocab_size, end_ids=[tokenizer.eos_token_id]
+    )
     assert nine[0] not in params.allowed_token_ids
     assert tokenizer.eos_token_id in params.allowed_token_ids
     for text, expected in (("1234", True), ("1294", False)):
@@ -153,8 +165,9 @@ def test_static_token_set_is_enforced_identically(backend: Any, llg_tok: Any, to
         assert vllm_ok == ours_ok == expected
 
 
-def test_replay_catches_what_vllm_would_let_through(compiled_cases: dict[str, Any], llg_tok: Any,
-                                                    tokenizer: Any) -> None:
+def test_replay_catches_what_vllm_would_let_through(
+    compiled_cases: dict[str, Any], llg_tok: Any, tokenizer: Any
+) -> None:
     """The engine's post-generation replay: complete text ok; EOS too early or a bad token is an error."""
     compiled = compiled_cases["json-object"]
 

@@ -55,8 +55,9 @@ def compiled_groups(llg_tok: Any) -> list[tuple[str, dict[str, Any], Any]]:
     return out
 
 
-def test_suite_schemas_pass_vllm_validation(compiled_groups: list, tokenizer: Any, model_config: Any,
-                                            so_config: Any, vocab_size: int) -> None:
+def test_suite_schemas_pass_vllm_validation(
+    compiled_groups: list, tokenizer: Any, model_config: Any, so_config: Any, vocab_size: int
+) -> None:
     failures = []
     for name, _, compiled in compiled_groups:
         assert len(compiled.grammars) == 1, name
@@ -68,8 +69,9 @@ def test_suite_schemas_pass_vllm_validation(compiled_groups: list, tokenizer: An
     assert not failures, "\n".join(failures[:20])
 
 
-def test_vllm_matcher_agrees_with_ananke_on_suite_instances(compiled_groups: list, backend: Any,
-                                                            tokenizer: Any) -> None:
+def test_vllm_matcher_agrees_with_ananke_on_suite_instances(
+    compiled_groups: list, backend: Any, tokenizer: Any
+) -> None:
     from vllm.v1.structured_output.backend_types import StructuredOutputOptions
 
     disagreements = []

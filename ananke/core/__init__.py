@@ -16,7 +16,24 @@ from ananke.core._normalize import load_constraint
 from ananke.core.hookspecs import hookimpl
 
 __all__ = [
-    "CompiledConstraint", "ConstraintIR", "Fragment", "KindInfo", "Lowered", "LoweringContext", "NodeModel",
-    "PluginHost", "PluginInfo", "TokenMask", "ValidationReport", "Verification", "VerifyContext",
-    "compile_constraint", "get_host", "hookimpl", "load_constraint", "matches", "reset_host", "validate",
+    "CompiledConstraint",
+    "ConstraintIR",
+    "Fragment",
+    "KindInfo",
+    "Lowered",
+    "LoweringContext",
+    "NodeModel",
+    "PluginHost",
+    "PluginInfo",
+    "TokenMask",
+    "ValidationReport",
+    "Verification",
+    "VerifyContext",
+    "compile_constraint",
+    "get_host",
+    "hookimpl",
+    "load_constraint",
+    "matches",
+    "reset_host",
+    "validate",
 ]

@@ -101,8 +101,10 @@ def fingerprint_of(ir: ConstraintIR, *, lenient: bool = False) -> str:
 
 
 # canonical_json({"compiler": ..., "lenient": ..., "node": NODE}) up to NODE: keys sort in this order
-_FINGERPRINT_HEAD = {lenient: canonical_json({"compiler": __version__, "lenient": lenient})[:-1] + ',"node":'
-                     for lenient in (False, True)}
+_FINGERPRINT_HEAD = {
+    lenient: canonical_json({"compiler": __version__, "lenient": lenient})[:-1] + ',"node":'
+    for lenient in (False, True)
+}
 
 
 def _fingerprint(node_text: str, lenient: bool) -> str:
@@ -159,16 +161,27 @@ def _token_mask(lowered: Lowered) -> TokenMask | None:
     return TokenMask(allowed=allowed, forbidden=sorted(lowered.forbidden_tokens))
 
 
-def compile_constraint(source: Any, *, lenient: bool = False, tokenizer: Any = None, kind: str | None = None,
-                       host: PluginHost | None = None) -> CompiledConstraint:
+def compile_constraint(
+    source: Any,
+    *,
+    lenient: bool = False,
+    tokenizer: Any = None,
+    kind: str | None = None,
+    host: PluginHost | None = None,
+) -> CompiledConstraint:
     """Compile any accepted constraint input; raises :class:`ConstraintError` with diagnostics."""
-    return compile_with_matchers(source, lenient=lenient, tokenizer=tokenizer, kind=kind, host=host,
-                                 build=False)[0]
+    return compile_with_matchers(source, lenient=lenient, tokenizer=tokenizer, kind=kind, host=host, build=False)[0]
 
 
-def compile_with_matchers(source: Any, *, lenient: bool = False, tokenizer: Any = None, kind: str | None = None,
-                          host: PluginHost | None = None, build: bool = True
-                          ) -> tuple[CompiledConstraint, list[Any] | None]:
+def compile_with_matchers(
+    source: Any,
+    *,
+    lenient: bool = False,
+    tokenizer: Any = None,
+    kind: str | None = None,
+    host: PluginHost | None = None,
+    build: bool = True,
+) -> tuple[CompiledConstraint, list[Any] | None]:
     """:func:`compile_constraint`, plus the ready ``LLMatcher`` per grammar for ``tokenizer``.
 
     With ``build`` and a tokenizer, validating a grammar *is* building its matcher, so llguidance
@@ -186,8 +199,9 @@ def compile_with_matchers(source: Any, *, lenient: bool = False, tokenizer: Any 
     fingerprint, kinds = _fingerprint(node_text, lenient), node_kinds(ir.constraint)
     build = build and tokenizer is not None
     try:
-        lowered, grammars, grammar_warnings, matchers = _lower_checked(host, ir, lenient, tokenizer, root_pointer,
-                                                                       build)
+        lowered, grammars, grammar_warnings, matchers = _lower_checked(
+            host, ir, lenient, tokenizer, root_pointer, build
+        )
     except ConstraintError as exc:
         raise _pointing_into_plain_schema(exc, ir) from exc
     mask = _token_mask(lowered)
@@ -210,17 +224,19 @@ def compile_with_matchers(source: Any, *, lenient: bool = False, tokenizer: Any 
 def _pointing_into_plain_schema(exc: ConstraintError, ir: ConstraintIR) -> ConstraintError:
     """A plain JSON Schema input *is* the node's ``schema``: its diagnostics point into the file itself."""
     if ir.metadata.get("format") != "json_schema" or not all(
-            d.pointer == "/schema" or d.pointer.startswith("/schema/") for d in exc.diagnostics):
+        d.pointer == "/schema" or d.pointer.startswith("/schema/") for d in exc.diagnostics
+    ):
         return exc
-    rebased = [dataclasses.replace(d, pointer=d.pointer[len("/schema"):] or "/") for d in exc.diagnostics]
+    rebased = [dataclasses.replace(d, pointer=d.pointer[len("/schema") :] or "/") for d in exc.diagnostics]
     try:
         return type(exc)(rebased)
     except TypeError:  # a subclass with its own constructor: keep it as it is
         return exc
 
 
-def _lower_checked(host: PluginHost, ir: ConstraintIR, lenient: bool, tokenizer: Any, pointer: str,
-                   build: bool) -> tuple[Lowered, list[str], list[str], list[Any]]:
+def _lower_checked(
+    host: PluginHost, ir: ConstraintIR, lenient: bool, tokenizer: Any, pointer: str, build: bool
+) -> tuple[Lowered, list[str], list[str], list[Any]]:
     """Lower, then have llguidance check (or build) every grammar: ``(lowered, grammars, warnings, matchers)``.
 
     Plugins defer their standalone llguidance checks to this one; when it fails after a deferral,
@@ -245,8 +261,9 @@ def _lower(host: PluginHost, ir: ConstraintIR, lenient: bool, tokenizer: Any, po
     return host.lower(ir.constraint, LoweringContext(host, lenient=lenient, tokenizer=tokenizer, pointer=pointer))
 
 
-def _check_grammars(fragments: list[Fragment], grammars: list[str], tokenizer: Any, *, force: bool,
-                    build: bool) -> tuple[list[str], list[Any]] | int:
+def _check_grammars(
+    fragments: list[Fragment], grammars: list[str], tokenizer: Any, *, force: bool, build: bool
+) -> tuple[list[str], list[Any]] | int:
     """``(llguidance warnings, matchers)``, or the index of the first grammar llguidance rejects.
 
     Grammars of fragments a plugin already validated are only checked when ``force`` or ``build``
@@ -271,16 +288,22 @@ def _check_grammars(fragments: list[Fragment], grammars: list[str], tokenizer: A
 def _raise_rejected(text: str, tokenizer: Any, pointer: str) -> NoReturn:
     error, _ = validate_lark(text, tokenizer=tokenizer, pointer=pointer)  # located; raises limit errors
     message = error.message if error is not None else "llguidance rejected the grammar"
-    raise ConstraintError(Diagnostic(f"lowered grammar rejected by llguidance: {message}", pointer=pointer,
-                                     snippet=error.snippet if error is not None else None))
+    raise ConstraintError(
+        Diagnostic(
+            f"lowered grammar rejected by llguidance: {message}",
+            pointer=pointer,
+            snippet=error.snippet if error is not None else None,
+        )
+    )
 
 
 def _check_token_ids(mask: TokenMask, vocab_size: int, pointer: str) -> None:
     ids = list(mask.allowed or []) + list(mask.forbidden)
     bad = sorted({t for t in ids if t >= vocab_size})
     if bad:
-        raise ConstraintError(f"token ids {bad[:10]} are outside the tokenizer's vocabulary of {vocab_size}",
-                              pointer=pointer)
+        raise ConstraintError(
+            f"token ids {bad[:10]} are outside the tokenizer's vocabulary of {vocab_size}", pointer=pointer
+        )
 
 
 def validate(source: Any, *, lenient: bool = False, tokenizer: Any = None, kind: str | None = None) -> ValidationReport:
@@ -294,8 +317,9 @@ def validate(source: Any, *, lenient: bool = False, tokenizer: Any = None, kind:
         compiled = compile_constraint(source, lenient=lenient, tokenizer=tokenizer, kind=kind)
     except ConstraintError as exc:
         return ValidationReport(valid=False, errors=[d.to_dict() for d in exc.diagnostics])
-    return ValidationReport(valid=True, warnings=compiled.warnings, fingerprint=compiled.fingerprint,
-                            kinds=compiled.kinds)
+    return ValidationReport(
+        valid=True, warnings=compiled.warnings, fingerprint=compiled.fingerprint, kinds=compiled.kinds
+    )
 
 
 def matches(source: Any, text: str, *, lenient: bool = False) -> bool:

@@ -16,8 +16,15 @@ from typing import Any
 
 from ananke.errors import ConstraintError, ConstraintLimitError
 
-__all__ = ["MAX_INPUT_DEPTH", "check_deadline", "check_input", "compile_deadline", "find_lone_surrogate",
-           "lone_surrogate", "pointer_of"]
+__all__ = [
+    "MAX_INPUT_DEPTH",
+    "check_deadline",
+    "check_input",
+    "compile_deadline",
+    "find_lone_surrogate",
+    "lone_surrogate",
+    "pointer_of",
+]
 
 #: JSON nesting (objects and arrays) of a constraint input; a composite node is two levels
 MAX_INPUT_DEPTH = 160
@@ -46,8 +53,11 @@ def lone_surrogate(text: str) -> int | None:
 
 def _surrogate_error(text: str, index: int, pointer: str) -> ConstraintError:
     code = ord(text[index])
-    return ConstraintError(f"lone surrogate U+{code:04X} at character {index}: text must be valid Unicode "
-                           "(a surrogate escape needs its pair)", pointer=pointer)
+    return ConstraintError(
+        f"lone surrogate U+{code:04X} at character {index}: text must be valid Unicode "
+        "(a surrogate escape needs its pair)",
+        pointer=pointer,
+    )
 
 
 def _walk(document: Any) -> Iterator[tuple[tuple[Any, ...], Any]]:
@@ -87,8 +97,9 @@ def check_input(source: Any, pointer: str = "") -> None:
             if index is not None:
                 raise _surrogate_error(value, index, pointer + pointer_of(path))
         elif isinstance(value, (dict, list)) and len(path) >= MAX_INPUT_DEPTH:
-            raise ConstraintLimitError(f"constraint input nests deeper than {MAX_INPUT_DEPTH} levels",
-                                       pointer=pointer + pointer_of(path))
+            raise ConstraintLimitError(
+                f"constraint input nests deeper than {MAX_INPUT_DEPTH} levels", pointer=pointer + pointer_of(path)
+            )
 
 
 _DEADLINE: ContextVar[tuple[float, float] | None] = ContextVar("ananke_compile_deadline", default=None)

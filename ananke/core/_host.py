@@ -64,8 +64,7 @@ class PluginHost:
     ``entry_points`` replaces the installed ones (tests).
     """
 
-    def __init__(self, *, load_entry_points: bool = True, allowed: set[str] | None = None,
-                 entry_points: Any = None):
+    def __init__(self, *, load_entry_points: bool = True, allowed: set[str] | None = None, entry_points: Any = None):
         self.pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
         self.pm.add_hookspecs(hookspecs)
         self._origins: dict[str, str] = {}
@@ -100,9 +99,11 @@ class PluginHost:
         chosen = [offer for offer in offers if offer[0].override] or offers
         if len(chosen) > 1:
             who = ", ".join(f"{plugin!r} ({self._origins.get(plugin, 'runtime')})" for _, plugin in chosen)
-            raise RegistryError(f"constraint kind {kind!r} is provided by more than one plugin: {who}; "
-                                f"uninstall one, leave one out with {PLUGINS_ENV}, or let one declare "
-                                "KindInfo(override=True)")
+            raise RegistryError(
+                f"constraint kind {kind!r} is provided by more than one plugin: {who}; "
+                f"uninstall one, leave one out with {PLUGINS_ENV}, or let one declare "
+                "KindInfo(override=True)"
+            )
         info, plugin = chosen[0]
         hooks = {}
         for hook in ("ananke_lower_node", "ananke_verify_node"):
@@ -129,12 +130,18 @@ class PluginHost:
         if isinstance(data, NodeModel):
             return data
         if not isinstance(data, dict):
-            raise ConstraintError(f"a constraint node must be a JSON object, got {type(data).__name__}", pointer=pointer)
+            raise ConstraintError(
+                f"a constraint node must be a JSON object, got {type(data).__name__}", pointer=pointer
+            )
         kind = data.get("kind")
         if kind not in self._kinds:
-            raise UnknownKindError(Diagnostic(
-                f"unknown constraint kind {kind!r}", pointer=f"{pointer}/kind", allowed=tuple(sorted(self._kinds)),
-            ))
+            raise UnknownKindError(
+                Diagnostic(
+                    f"unknown constraint kind {kind!r}",
+                    pointer=f"{pointer}/kind",
+                    allowed=tuple(sorted(self._kinds)),
+                )
+            )
         model = self._kinds[kind].info.model
         try:
             return model.model_validate(data, context={"parse_node": self.parse_node, "pointer": pointer})

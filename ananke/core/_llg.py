@@ -61,8 +61,9 @@ def byte_tokenizer() -> llg.LLTokenizer:
     return llg.LLTokenizer(llg.TokenizerWrapper(_ByteVocabulary()))
 
 
-def grammar_diagnostic(message: str, *, source: str | None = None, pointer: str = "",
-                       line_offset: int = 0) -> Diagnostic:
+def grammar_diagnostic(
+    message: str, *, source: str | None = None, pointer: str = "", line_offset: int = 0
+) -> Diagnostic:
     """Translate an llguidance error message, locating ``line(column)`` in ``source``."""
     first = message.strip().splitlines()[0] if message.strip() else message
     match = _POSITION.match(first)
@@ -70,14 +71,16 @@ def grammar_diagnostic(message: str, *, source: str | None = None, pointer: str 
         return Diagnostic(first, pointer=pointer)
     line = int(match.group(1)) - line_offset
     column = int(match.group(2)) + 1  # llguidance columns are 0-based
-    text = first[match.end():]
+    text = first[match.end() :]
     snippet = caret_snippet(source, line, column) if source is not None and line >= 1 else None
-    return Diagnostic(text, pointer=pointer, line=line if line >= 1 else None,
-                      column=column if line >= 1 else None, snippet=snippet)
+    return Diagnostic(
+        text, pointer=pointer, line=line if line >= 1 else None, column=column if line >= 1 else None, snippet=snippet
+    )
 
 
-def validate_lark(text: str, *, tokenizer: llg.LLTokenizer | None = None, pointer: str = "",
-                  source: str | None = None) -> tuple[Diagnostic | None, list[str]]:
+def validate_lark(
+    text: str, *, tokenizer: llg.LLTokenizer | None = None, pointer: str = "", source: str | None = None
+) -> tuple[Diagnostic | None, list[str]]:
     """Validate a Lark grammar with llguidance; return (error or None, warnings)."""
     grammar = llg.grammar_from("lark", text)
     is_error, messages = llg.LLMatcher.validate_grammar_with_warnings(grammar, tokenizer, limits=make_limits())
@@ -95,13 +98,14 @@ _LONE_JSON = "start: %json "
 def _lone_json_schema(text: str) -> str | None:
     """The schema text of a grammar that is nothing but ``start: %json {schema}`` (one line)."""
     body = text.rstrip("\n")
-    if body.startswith(_LONE_JSON) and "\n" not in body and body[len(_LONE_JSON):].lstrip().startswith("{"):
-        return body[len(_LONE_JSON):]
+    if body.startswith(_LONE_JSON) and "\n" not in body and body[len(_LONE_JSON) :].lstrip().startswith("{"):
+        return body[len(_LONE_JSON) :]
     return None
 
 
-def check_grammar(text: str, tokenizer: llg.LLTokenizer | None = None, *, build: bool = False,
-                  warnings: bool = True) -> tuple[bool, list[str], llg.LLMatcher | None]:
+def check_grammar(
+    text: str, tokenizer: llg.LLTokenizer | None = None, *, build: bool = False, warnings: bool = True
+) -> tuple[bool, list[str], llg.LLMatcher | None]:
     """Does llguidance accept the Lark grammar ``text``? ``(accepted, warnings, matcher)``.
 
     With ``build`` (and a tokenizer) the check *is* the ready matcher's construction, returned

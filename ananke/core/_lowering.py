@@ -55,8 +55,15 @@ class Lowered:
 class LoweringContext:
     """Handed to ``ananke_lower_node``: names, recursion, diagnostics and options."""
 
-    def __init__(self, host: "PluginHost", *, lenient: bool = False, tokenizer: Any = None,
-                 pointer: str = "", _counter: itertools.count | None = None):
+    def __init__(
+        self,
+        host: "PluginHost",
+        *,
+        lenient: bool = False,
+        tokenizer: Any = None,
+        pointer: str = "",
+        _counter: itertools.count | None = None,
+    ):
         self.host = host
         self.lenient = lenient
         self.tokenizer = tokenizer
@@ -70,8 +77,9 @@ class LoweringContext:
         return name.replace("-", "_")
 
     def at(self, pointer: str) -> "LoweringContext":
-        return LoweringContext(self.host, lenient=self.lenient, tokenizer=self.tokenizer,
-                               pointer=pointer, _counter=self._counter)
+        return LoweringContext(
+            self.host, lenient=self.lenient, tokenizer=self.tokenizer, pointer=pointer, _counter=self._counter
+        )
 
     def lower(self, node: "NodeModel", pointer: str) -> Lowered:
         return self.host.lower(node, self.at(pointer))

@@ -18,8 +18,17 @@ from ananke.core._host import PluginHost, get_host, translate_validation_error
 from ananke.core._ir import ConstraintIR, NodeModel
 from ananke.errors import AnankeError, ConstraintError, Diagnostic, UnknownKindError, caret_snippet
 
-__all__ = ["PROVENANCE_FIELDS", "TEXT_KINDS", "constraint_provenance", "is_unconstrained", "load_constraint",
-           "load_with_pointer", "maze_struct_to_schema", "normalize_object", "parse_text"]
+__all__ = [
+    "PROVENANCE_FIELDS",
+    "TEXT_KINDS",
+    "constraint_provenance",
+    "is_unconstrained",
+    "load_constraint",
+    "load_with_pointer",
+    "maze_struct_to_schema",
+    "normalize_object",
+    "parse_text",
+]
 
 TEXT_KINDS = ("json_schema", "lark", "gbnf", "regex", "ir")
 IR_FIELDS = ("ir_version", "name", "constraint", "metadata")
@@ -30,15 +39,55 @@ BRAID_META_FIELDS = ("name", "priority", "description", "source", "id", "version
 BRAID_FIELDS = ("json_schema", "grammar", "regex_patterns", "token_masks", *BRAID_META_FIELDS)
 BRAID_GRAMMAR_FIELDS = ("start_symbol", "rules", "terminals", "start")
 GUIDANCE_FIELDS = ("type", "version", "json_schema", "grammar", "patterns", "token_masks", *BRAID_META_FIELDS)
-MAZE_SCHEMA_FIELDS = {"schema_type": "type", "properties": "properties", "required": "required",
-                      "additional_properties": "additionalProperties"}
+MAZE_SCHEMA_FIELDS = {
+    "schema_type": "type",
+    "properties": "properties",
+    "required": "required",
+    "additional_properties": "additionalProperties",
+}
 JSON_SCHEMA_TYPES = ("array", "boolean", "integer", "null", "number", "object", "string")
-SCHEMA_KEYWORDS = frozenset({"properties", "items", "prefixItems", "required", "additionalProperties", "enum",
-                             "const", "minimum", "maximum", "minLength", "maxLength", "pattern", "format", "anyOf",
-                             "oneOf", "allOf", "$defs", "definitions", "$ref", "title", "description"})
+SCHEMA_KEYWORDS = frozenset(
+    {
+        "properties",
+        "items",
+        "prefixItems",
+        "required",
+        "additionalProperties",
+        "enum",
+        "const",
+        "minimum",
+        "maximum",
+        "minLength",
+        "maxLength",
+        "pattern",
+        "format",
+        "anyOf",
+        "oneOf",
+        "allOf",
+        "$defs",
+        "definitions",
+        "$ref",
+        "title",
+        "description",
+    }
+)
 # Top-level keys that belong to the other accepted formats: a document with one of them is not a plain schema.
-OTHER_FORMAT_KEYS = frozenset({"kind", "ir_version", "constraint", "constraint_ir", "constraints", "json_schema",
-                               "grammar", "regex_patterns", "token_mask", "token_masks", "patterns", "schema"})
+OTHER_FORMAT_KEYS = frozenset(
+    {
+        "kind",
+        "ir_version",
+        "constraint",
+        "constraint_ir",
+        "constraints",
+        "json_schema",
+        "grammar",
+        "regex_patterns",
+        "token_mask",
+        "token_masks",
+        "patterns",
+        "schema",
+    }
+)
 BRAID_TOKEN_FIELDS = ("allowed_tokens", "forbidden_tokens")
 BRAID_REGEX_FLAGS = {"i": "i", "m": "m", "s": "s", "x": "x", "g": "", "u": ""}
 FORMATS = (
@@ -60,8 +109,9 @@ def load_constraint(source: Any, *, kind: str | None = None, host: PluginHost | 
     return load_with_pointer(source, kind=kind, host=host)[0]
 
 
-def load_with_pointer(source: Any, *, kind: str | None = None,
-                      host: PluginHost | None = None) -> tuple[ConstraintIR, str]:
+def load_with_pointer(
+    source: Any, *, kind: str | None = None, host: PluginHost | None = None
+) -> tuple[ConstraintIR, str]:
     """Like :func:`load_constraint`, also returning the JSON Pointer of the root node in the input."""
     host = host or get_host()
     if isinstance(source, ConstraintIR):
@@ -97,10 +147,14 @@ def parse_text(text: str, *, kind: str | None = None, host: PluginHost) -> tuple
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise ConstraintError(Diagnostic(
-                f"malformed JSON: {exc.msg}", line=exc.lineno, column=exc.colno,
-                snippet=caret_snippet(text, exc.lineno, exc.colno),
-            )) from exc
+            raise ConstraintError(
+                Diagnostic(
+                    f"malformed JSON: {exc.msg}",
+                    line=exc.lineno,
+                    column=exc.colno,
+                    snippet=caret_snippet(text, exc.lineno, exc.colno),
+                )
+            ) from exc
         if kind == "json_schema":
             return _wrap_kind(data, kind, host), ""
         return normalize_object(data, host=host)
@@ -136,7 +190,9 @@ def normalize_object(data: Any, *, host: PluginHost | None = None) -> tuple[Cons
 def _ir_document(data: dict[str, Any], host: PluginHost) -> ConstraintIR:
     _check_fields(data, IR_FIELDS, "")
     if data.get("ir_version") != "1":
-        raise ConstraintError(Diagnostic(f"unsupported ir_version {data.get('ir_version')!r}", pointer="/ir_version", allowed=("1",)))
+        raise ConstraintError(
+            Diagnostic(f"unsupported ir_version {data.get('ir_version')!r}", pointer="/ir_version", allowed=("1",))
+        )
     if "constraint" not in data:
         raise ConstraintError("missing required field 'constraint'", pointer="/constraint")
     node = host.parse_node(data["constraint"], "/constraint")
@@ -149,9 +205,12 @@ def _ir_document(data: dict[str, Any], host: PluginHost) -> ConstraintIR:
 def _check_fields(data: dict[str, Any], allowed: tuple[str, ...], pointer: str) -> None:
     unknown = [key for key in data if key not in allowed]
     if unknown:
-        raise ConstraintError([
-            Diagnostic(f"unknown field {key!r}", pointer=f"{pointer}/{key}", allowed=tuple(allowed)) for key in unknown
-        ])
+        raise ConstraintError(
+            [
+                Diagnostic(f"unknown field {key!r}", pointer=f"{pointer}/{key}", allowed=tuple(allowed))
+                for key in unknown
+            ]
+        )
 
 
 # -- foreign formats ----------------------------------------------------------------
@@ -172,8 +231,10 @@ def _foreign_node(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]
     if _looks_like_json_schema(data):
         return _json_schema_node(data, ""), {"format": "json_schema"}
     braid_only = set(data) - set(SEED_FIELDS)
-    if (braid_only and braid_only <= set(BRAID_FIELDS)) or isinstance(data.get("grammar"), dict) or any(
-        isinstance(p, dict) for p in data.get("regex_patterns") or []
+    if (
+        (braid_only and braid_only <= set(BRAID_FIELDS))
+        or isinstance(data.get("grammar"), dict)
+        or any(isinstance(p, dict) for p in data.get("regex_patterns") or [])
     ):
         return _braid_node(data, "")
     if any(key in data for key in SEED_FIELDS):
@@ -205,9 +266,14 @@ def _looks_like_json_schema(data: dict[str, Any]) -> bool:
         return False
     clashing = sorted(OTHER_FORMAT_KEYS & set(data))
     if clashing:
-        raise UnknownKindError(Diagnostic(
-            f"ambiguous constraint: it looks like a JSON Schema but also has {', '.join(map(repr, clashing))}"
-            + KIND_HINT, pointer=f"/{clashing[0]}", allowed=FORMATS))
+        raise UnknownKindError(
+            Diagnostic(
+                f"ambiguous constraint: it looks like a JSON Schema but also has {', '.join(map(repr, clashing))}"
+                + KIND_HINT,
+                pointer=f"/{clashing[0]}",
+                allowed=FORMATS,
+            )
+        )
     return True
 
 
@@ -263,7 +329,9 @@ def _seed_node(data: dict[str, Any]) -> dict[str, Any]:
     return _all_of(parts, "")
 
 
-def _token_mask_node(mask: Any, pointer: str, fields: tuple[str, ...], rename: dict[str, str] | None = None) -> dict[str, Any]:
+def _token_mask_node(
+    mask: Any, pointer: str, fields: tuple[str, ...], rename: dict[str, str] | None = None
+) -> dict[str, Any]:
     if not isinstance(mask, dict):
         raise ConstraintError("token mask must be an object", pointer=pointer)
     _check_fields(mask, fields, pointer)
@@ -283,14 +351,18 @@ def _braid_regex(item: Any, pointer: str) -> dict[str, Any]:
     flags = item.get("flags") or ""
     bad = [flag for flag in flags if flag not in BRAID_REGEX_FLAGS]
     if bad:
-        raise ConstraintError(Diagnostic(f"unsupported regex flag {bad[0]!r}", pointer=f"{pointer}/flags",
-                                         allowed=tuple(BRAID_REGEX_FLAGS)))
+        raise ConstraintError(
+            Diagnostic(
+                f"unsupported regex flag {bad[0]!r}", pointer=f"{pointer}/flags", allowed=tuple(BRAID_REGEX_FLAGS)
+            )
+        )
     inline = "".join(sorted({BRAID_REGEX_FLAGS[f] for f in flags if BRAID_REGEX_FLAGS[f]}))
     return {"kind": "regex", "pattern": (f"(?{inline})" if inline else "") + item["pattern"]}
 
 
-def _braid_node(data: dict[str, Any], pointer: str, language: str | None = None
-                ) -> tuple[dict[str, Any], dict[str, Any]]:
+def _braid_node(
+    data: dict[str, Any], pointer: str, language: str | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
     _check_fields(data, BRAID_FIELDS, pointer)
     parts = _braid_parts(data, pointer, "regex_patterns", language)
     return _all_of(parts, pointer), {**_braid_meta(data, pointer), "format": "braid"}
@@ -335,14 +407,18 @@ def _braid_meta(data: dict[str, Any], pointer: str) -> dict[str, Any]:
 
 
 def _check_provenance(data: dict[str, Any], pointer: str) -> None:
-    checks = (("feasibility_score", (int, float), "a number"), ("is_feasible", (bool,), "a boolean"),
-              ("rich_context", (dict,), "an object"))
+    checks = (
+        ("feasibility_score", (int, float), "a number"),
+        ("is_feasible", (bool,), "a boolean"),
+        ("rich_context", (dict,), "an object"),
+    )
     for key, types, what in checks:
         value = data.get(key)
         bad_number = key == "feasibility_score" and isinstance(value, bool)
         if value is not None and (bad_number or not isinstance(value, types)):
-            raise ConstraintError(f"{key} must be {what} or null, got {type(value).__name__}",
-                                  pointer=f"{pointer}/{key}")
+            raise ConstraintError(
+                f"{key} must be {what} or null, got {type(value).__name__}", pointer=f"{pointer}/{key}"
+            )
 
 
 def _braid_grammar_node(grammar: dict[str, Any], pointer: str, language: str | None) -> dict[str, Any]:
@@ -364,8 +440,13 @@ def _split_alternative_lists(rules: list[Any]) -> list[Any]:
     out: list[Any] = []
     for rule in rules:
         rhs = rule.get("rhs") if isinstance(rule, dict) else None
-        if (isinstance(rule, dict) and rule.get("lhs") == "statement" and isinstance(rhs, list) and len(rhs) > 1
-                and all(isinstance(sym, str) and sym[:1].islower() for sym in rhs)):
+        if (
+            isinstance(rule, dict)
+            and rule.get("lhs") == "statement"
+            and isinstance(rhs, list)
+            and len(rhs) > 1
+            and all(isinstance(sym, str) and sym[:1].islower() for sym in rhs)
+        ):
             out.extend({**rule, "rhs": [symbol]} for symbol in rhs)
         else:
             out.append(rule)
@@ -385,7 +466,8 @@ def _maze_node(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         raise ConstraintError(
             "Maze's empty skeleton {type: object, properties: {}, constraints: []} sets no constraint: "
             "in a generation request it means unconstrained generation; on its own there is nothing to compile",
-            pointer="/constraints")
+            pointer="/constraints",
+        )
     meta: dict[str, Any] = {"format": "maze"}
     if names:
         meta["names"] = names
@@ -413,8 +495,11 @@ def _maze_named_schemas(schema: dict[str, Any], names: list[str]) -> list[dict[s
     for name, struct in schema["properties"].items():
         pointer = f"/properties/{_escape(name)}"
         if not _is_maze_struct(struct):
-            raise ConstraintError("Maze's properties hold JsonSchema structs ({schema_type, properties, required, "
-                                  "additional_properties}); this entry is not one", pointer=pointer)
+            raise ConstraintError(
+                "Maze's properties hold JsonSchema structs ({schema_type, properties, required, "
+                "additional_properties}); this entry is not one",
+                pointer=pointer,
+            )
         parts.append({"kind": "json_schema", "schema": maze_struct_to_schema(struct, pointer)})
         names.append(name)
     return parts
@@ -432,8 +517,13 @@ def maze_struct_to_schema(struct: dict[str, Any], pointer: str = "") -> dict[str
     _check_fields(struct, tuple(MAZE_SCHEMA_FIELDS), pointer)
     kind = struct.get("schema_type")
     if not isinstance(kind, str) or kind not in JSON_SCHEMA_TYPES:
-        raise ConstraintError(Diagnostic(f"schema_type must be a JSON Schema type, got {kind!r}",
-                                         pointer=f"{pointer}/schema_type", allowed=JSON_SCHEMA_TYPES))
+        raise ConstraintError(
+            Diagnostic(
+                f"schema_type must be a JSON Schema type, got {kind!r}",
+                pointer=f"{pointer}/schema_type",
+                allowed=JSON_SCHEMA_TYPES,
+            )
+        )
     properties = struct.get("properties") or {}
     required = struct.get("required") or []
     extra = struct.get("additional_properties", False)
@@ -446,8 +536,11 @@ def maze_struct_to_schema(struct: dict[str, Any], pointer: str = "") -> dict[str
     schema: dict[str, Any] = {"type": kind}
     if kind == "object" or properties or required:
         schema["properties"] = {
-            name: maze_struct_to_schema(value, f"{pointer}/properties/{_escape(name)}") if _is_maze_struct(value)
-            else value for name, value in properties.items()}
+            name: maze_struct_to_schema(value, f"{pointer}/properties/{_escape(name)}")
+            if _is_maze_struct(value)
+            else value
+            for name, value in properties.items()
+        }
         schema["required"] = list(required)
         schema["additionalProperties"] = extra
     return schema
@@ -463,19 +556,32 @@ def _maze_constraint(item: Any, pointer: str, names: list[str]) -> dict[str, Any
         _check_fields(item, ("type", "name", "rules", "start", "grammar"), pointer)
         rules = item.get("rules", item.get("grammar"))
         if isinstance(rules, list):
-            return {"kind": "grammar", "rules": _split_alternative_lists(rules), "start_symbol": item.get("start") or "start"}
+            return {
+                "kind": "grammar",
+                "rules": _split_alternative_lists(rules),
+                "start_symbol": item.get("start") or "start",
+            }
         return _grammar_text_node(rules, f"{pointer}/rules", item.get("start"))
     if kind == "regex":
         _check_fields(item, ("type", "name", "pattern", "flags"), pointer)
         return _braid_regex({k: v for k, v in item.items() if k not in ("type", "name")}, pointer)
     if kind == "token_mask":
-        return _token_mask_node({k: v for k, v in item.items() if k not in ("type", "name")}, pointer,
-                                ("allowed", "forbidden"), {"allowed": "allowed_tokens", "forbidden": "forbidden_tokens"})
+        return _token_mask_node(
+            {k: v for k, v in item.items() if k not in ("type", "name")},
+            pointer,
+            ("allowed", "forbidden"),
+            {"allowed": "allowed_tokens", "forbidden": "forbidden_tokens"},
+        )
     if kind in ("json", "json_schema"):
         _check_fields(item, ("type", "name", "schema"), pointer)
         return _json_schema_node(item.get("schema"), f"{pointer}/schema")
-    raise UnknownKindError(Diagnostic(f"unknown Maze constraint type {kind!r}", pointer=f"{pointer}/type",
-                                      allowed=("grammar", "regex", "token_mask", "json")))
+    raise UnknownKindError(
+        Diagnostic(
+            f"unknown Maze constraint type {kind!r}",
+            pointer=f"{pointer}/type",
+            allowed=("grammar", "regex", "token_mask", "json"),
+        )
+    )
 
 
 def _typed_node(data: dict[str, Any]) -> dict[str, Any]:

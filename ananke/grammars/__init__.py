@@ -13,8 +13,14 @@ import tempfile
 from functools import lru_cache
 from pathlib import Path
 
-__all__ = ["BUILTIN_LANGUAGES", "grammar_text", "entry_rules", "parser_name", "verify_with_parser",
-           "verify_with_native_parser"]
+__all__ = [
+    "BUILTIN_LANGUAGES",
+    "grammar_text",
+    "entry_rules",
+    "parser_name",
+    "verify_with_parser",
+    "verify_with_native_parser",
+]
 
 BUILTIN_LANGUAGES: tuple[str, ...] = ("python", "typescript", "rust", "go", "zig")
 
@@ -134,11 +140,13 @@ def _run_tool(argv: list[str], text: str, suffix: str) -> bool | None:
 _WRAPPERS: dict[str, dict[str | None, str]] = {
     "typescript": {"expression": "_ = (\n{}\n)\n", None: "{}"},
     "python": {"expression": "_ = (\n{}\n)\n", None: "{}"},
-    "go": {"statement": "package p\nfunc _() {{\n{}\n}}\n", "expression": "package p\nvar _ = {}\n",
-           None: "package p\n{}\n"},
+    "go": {
+        "statement": "package p\nfunc _() {{\n{}\n}}\n",
+        "expression": "package p\nvar _ = {}\n",
+        None: "package p\n{}\n",
+    },
     "zig": {"statement": "fn _f() void {{\n{}\n}}\n", "expression": "const _x = {};\n", None: "{}"},
-    "rust": {"statement": "fn _f() {{\n{}\n}}\n", "expression": "const _X: () = {{ let _x = {}; }};\n",
-             None: "{}"},
+    "rust": {"statement": "fn _f() {{\n{}\n}}\n", "expression": "const _X: () = {{ let _x = {}; }};\n", None: "{}"},
 }
 
 

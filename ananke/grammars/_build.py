@@ -31,10 +31,35 @@ LANGUAGES = ("python", "typescript", "rust", "go", "zig")
 _DIR = Path(__file__).resolve().parent
 _LITERAL = re.compile(r'"((?:[^"\\\n]|\\.)*)"(i?)')
 _NAMES = {
-    "(": "LPAR", ")": "RPAR", "[": "LSQB", "]": "RSQB", "{": "LBRACE", "}": "RBRACE", ",": "COMMA",
-    ";": "SEMI", ":": "COLON", ".": "DOT", "=": "EQ", "+": "PLUS", "-": "MINUS", "*": "STAR", "/": "SLASH",
-    "%": "PERCENT", "&": "AMP", "|": "VBAR", "^": "CARET", "!": "BANG", "<": "LT", ">": "GT", "~": "TILDE",
-    "?": "QMARK", "@": "AT", "#": "HASH", "$": "DOLLAR", "'": "QUOTE", "\\": "BSLASH",
+    "(": "LPAR",
+    ")": "RPAR",
+    "[": "LSQB",
+    "]": "RSQB",
+    "{": "LBRACE",
+    "}": "RBRACE",
+    ",": "COMMA",
+    ";": "SEMI",
+    ":": "COLON",
+    ".": "DOT",
+    "=": "EQ",
+    "+": "PLUS",
+    "-": "MINUS",
+    "*": "STAR",
+    "/": "SLASH",
+    "%": "PERCENT",
+    "&": "AMP",
+    "|": "VBAR",
+    "^": "CARET",
+    "!": "BANG",
+    "<": "LT",
+    ">": "GT",
+    "~": "TILDE",
+    "?": "QMARK",
+    "@": "AT",
+    "#": "HASH",
+    "$": "DOLLAR",
+    "'": "QUOTE",
+    "\\": "BSLASH",
 }
 
 
@@ -96,15 +121,20 @@ def build(language: str) -> str:
     lead_line = re.search(r"^// @leadws: (.*)$", source, re.M)
     lead_ws = lead_line.group(1).strip() if lead_line else ws
     terminals = terminals.replace("WSRE", ws).replace("CLEADRE", comment_lead)
-    lines = [f"{name}: /{regex.replace('WSRE', ws).replace('CLEADRE', comment_lead).replace('LEADRE', lead_ws)}/"
-             for name, regex in defined.items()]
+    lines = [
+        f"{name}: /{regex.replace('WSRE', ws).replace('CLEADRE', comment_lead).replace('LEADRE', lead_ws)}/"
+        for name, regex in defined.items()
+    ]
     header = f"// GENERATED from _{language}.lark.in by ananke/grammars/_build.py; do not edit.\n"
     return header + rules.rstrip() + "\n\n" + terminals.strip() + "\n" + "\n".join(lines) + "\n"
 
 
 def build_all() -> dict[str, str]:
-    return {language: build(language) for language in LANGUAGES if language == "python"
-            or (_DIR / f"_{language}.lark.in").exists()}
+    return {
+        language: build(language)
+        for language in LANGUAGES
+        if language == "python" or (_DIR / f"_{language}.lark.in").exists()
+    }
 
 
 def main() -> None:

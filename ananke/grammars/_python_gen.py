@@ -49,9 +49,11 @@ __all__ = ["MAX_DEPTH", "generate"]
 
 MAX_DEPTH = 12  # deepest block level (level 0 = module); the deepest level holds no compound statement
 
-KEYWORDS = ("False None True and as assert async await break class continue def del elif else except "
-            "finally for from global if import in is lambda nonlocal not or pass raise return try while "
-            "with yield").split()
+KEYWORDS = (
+    "False None True and as assert async await break class continue def del elif else except "
+    "finally for from global if import in is lambda nonlocal not or pass raise return try while "
+    "with yield"
+).split()
 
 _BRACKET_PREFIX = r"(?:[ \t\f\r\n]|\\\r?\n|#[^\n]*)*"
 _BRACKETABLE_TERMINALS = ("ATOM", "NAME", "STRING", "BYTES", "BINOP", "PREFIX")
@@ -114,9 +116,23 @@ import_as_name: NAME ("as" NAME)?
 with_items_b: with_item ("," with_item)* ","?
 with_item: test ("as" disj)?
 """
-_BRACKET_ONLY_HELPERS = ("arguments", "argument", "subscript", "dictitem", "setitem", "params_positional", "params_plain",
-                         "params_default", "param_plain", "param_default", "params_star", "param_kwonly", "param_kwargs",
-                         "import_as_name", "with_item")
+_BRACKET_ONLY_HELPERS = (
+    "arguments",
+    "argument",
+    "subscript",
+    "dictitem",
+    "setitem",
+    "params_positional",
+    "params_plain",
+    "params_default",
+    "param_plain",
+    "param_default",
+    "params_star",
+    "param_kwonly",
+    "param_kwargs",
+    "import_as_name",
+    "with_item",
+)
 
 # Level-independent statement parts (line mode).
 _SIMPLE = r"""
@@ -199,8 +215,10 @@ def _name_regex() -> str:
     # Identifier characters; the non-ASCII ranges leave out Latin-1 and general punctuation and
     # symbols (typographic quotes, dashes, arrows, box drawing), which Python rejects and which
     # would otherwise let tokens such as '’s' or '—' extend a name.
-    other = r"\u00aa\u00b5\u00ba\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u1fff\u2070-\u218f\u2c00-\u2fef\u3001-\ud7ff" \
-            r"\uf900-\ufdcf\ufdf0-\ufffd"
+    other = (
+        r"\u00aa\u00b5\u00ba\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u1fff\u2070-\u218f\u2c00-\u2fef\u3001-\ud7ff"
+        r"\uf900-\ufdcf\ufdf0-\ufffd"
+    )
     return rf"[A-Za-z_{other}][A-Za-z0-9_{other}]*"
 
 
@@ -311,12 +329,22 @@ def generate(depth: int = MAX_DEPTH) -> str:
     parts += ["", "// -- simple statements and compound statement heads", _SIMPLE.strip()]
     parts += ["", "// -- statements by (level, level of the next line)", *_statements(depth)]
     parts += ["", "// -- terminals"]
-    parts += [f"NL_{k}: /(;[ \\t\\f]*)?(#[^\\n]*)?(\\r?\\n[ \\t]*(#[^\\n]*)?)*\\r?\\n{' ' * (4 * k)}/" for k in range(depth + 1)]
+    parts += [
+        f"NL_{k}: /(;[ \\t\\f]*)?(#[^\\n]*)?(\\r?\\n[ \\t]*(#[^\\n]*)?)*\\r?\\n{' ' * (4 * k)}/"
+        for k in range(depth + 1)
+    ]
     keywords_not_const = "|".join(k for k in KEYWORDS if k not in ("None", "True", "False"))
-    parts.append(_TERMINALS.format(name=_name_regex(), keywords="|".join(KEYWORDS),
-                                   keywords_not_const=keywords_not_const, number=_number_regex(),
-                                   string=_string_regex(), bytes=_string_regex(r"(?:[bB]|[rR][bB]|[bB][rR])"),
-                                   pfx=_BRACKET_PREFIX).strip())
+    parts.append(
+        _TERMINALS.format(
+            name=_name_regex(),
+            keywords="|".join(KEYWORDS),
+            keywords_not_const=keywords_not_const,
+            number=_number_regex(),
+            string=_string_regex(),
+            bytes=_string_regex(r"(?:[bB]|[rR][bB]|[bB][rR])"),
+            pfx=_BRACKET_PREFIX,
+        ).strip()
+    )
     parts.append(bracket.definitions())
     return "\n".join(parts) + "\n"
 

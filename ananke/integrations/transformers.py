@@ -65,8 +65,16 @@ class AnankeLogitsProcessor:
     (beams are reordered between steps); greedy decoding and sampling are.
     """
 
-    def __init__(self, constraint: Any, tokenizer: Any, *, model: Any = None, cache: ConstraintCache | None = None,
-                 kind: str | None = None, lenient: bool = False) -> None:
+    def __init__(
+        self,
+        constraint: Any,
+        tokenizer: Any,
+        *,
+        model: Any = None,
+        cache: ConstraintCache | None = None,
+        kind: str | None = None,
+        lenient: bool = False,
+    ) -> None:
         from ananke.core import CompiledConstraint  # noqa: PLC0415
         from ananke.runtime._decode import build_matchers  # noqa: PLC0415
         from ananke.runtime._tokenizer import eos_token_ids, llg_tokenizer_for  # noqa: PLC0415
@@ -80,12 +88,14 @@ class AnankeLogitsProcessor:
         if isinstance(constraint, CompiledConstraint):
             self.compiled, self.cache_hit = constraint, False
         else:
-            self.compiled, self.cache_hit = self.cache.get_compiled(constraint, lenient=lenient,
-                                                                    tokenizer=self.llg_tokenizer, kind=kind)
+            self.compiled, self.cache_hit = self.cache.get_compiled(
+                constraint, lenient=lenient, tokenizer=self.llg_tokenizer, kind=kind
+            )
         self._matcher_set = None
         if self.compiled.grammars:
             self._matcher_set, _ = self.cache.get_matchers(
-                self.compiled, self.llg_tokenizer, lambda: build_matchers(self.compiled, self.llg_tokenizer))
+                self.compiled, self.llg_tokenizer, lambda: build_matchers(self.compiled, self.llg_tokenizer)
+            )
         self.rows: list[_Row] = []
         self.prompt_length: int | None = None
         self._seen = 0  # sequence length of the previous call
@@ -120,9 +130,10 @@ class AnankeLogitsProcessor:
         from ananke.runtime._decode import ConstraintState  # noqa: PLC0415
 
         self.prompt_length = int(input_ids.shape[1])
-        self.rows = [_Row(ConstraintState.for_request(self.compiled, self._matcher_set, self.mask_vocab,
-                                                      self.eos_ids))
-                     for _ in range(int(input_ids.shape[0]))]
+        self.rows = [
+            _Row(ConstraintState.for_request(self.compiled, self._matcher_set, self.mask_vocab, self.eos_ids))
+            for _ in range(int(input_ids.shape[0]))
+        ]
 
     def _consume(self, tokens: Sequence[int]) -> None:
         for index, (row, token) in enumerate(zip(self.rows, tokens)):
@@ -133,8 +144,10 @@ class AnankeLogitsProcessor:
                 continue
             error = row.state.consume(int(token))
             if error:
-                raise ConstraintError(f"row {index}: generated token {token} was rejected by the constraint "
-                                      f"({error}); was a processor placed after Ananke's changing the scores?")
+                raise ConstraintError(
+                    f"row {index}: generated token {token} was rejected by the constraint "
+                    f"({error}); was a processor placed after Ananke's changing the scores?"
+                )
 
     def _allowed(self, width: int) -> np.ndarray:
         """A ``(batch, width)`` bool array: the tokens each row may take next."""

@@ -35,15 +35,20 @@ def grammar_for_server(constraint: Any, *, kind: str | None = None, lenient: boo
     """
     from ananke.core import CompiledConstraint, compile_constraint  # noqa: PLC0415
 
-    compiled = constraint if isinstance(constraint, CompiledConstraint) else compile_constraint(
-        constraint, kind=kind, lenient=lenient)
+    compiled = (
+        constraint
+        if isinstance(constraint, CompiledConstraint)
+        else compile_constraint(constraint, kind=kind, lenient=lenient)
+    )
     token_mask = compiled.token_mask
     if token_mask is not None and (token_mask.allowed is not None or token_mask.forbidden):
         raise _refuse("it has a static token set (token_mask), which a grammar in the request cannot carry")
     grammars = list(compiled.grammars)
     if len(grammars) > 1:
-        raise _refuse(f"it is the intersection of {len(grammars)} grammars (all_of parts that cannot be "
-                      "merged into one), and the server enforces one grammar per request")
+        raise _refuse(
+            f"it is the intersection of {len(grammars)} grammars (all_of parts that cannot be "
+            "merged into one), and the server enforces one grammar per request"
+        )
     if not grammars:
         raise _refuse("it compiles to no grammar")
     return grammars[0]
@@ -59,7 +64,10 @@ def structured_outputs(constraint: Any, *, kind: str | None = None, lenient: boo
 
 
 def _refuse(reason: str) -> UnsupportedFeatureError:
-    return UnsupportedFeatureError(Diagnostic(
-        f"this constraint cannot be sent to a vLLM server: {reason}. Run it with Ananke's own engines "
-        "(`ananke serve`, or ananke.integrations.transformers), which enforce every part.",
-        pointer="/constraint"))
+    return UnsupportedFeatureError(
+        Diagnostic(
+            f"this constraint cannot be sent to a vLLM server: {reason}. Run it with Ananke's own engines "
+            "(`ananke serve`, or ananke.integrations.transformers), which enforce every part.",
+            pointer="/constraint",
+        )
+    )

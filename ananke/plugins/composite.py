@@ -36,8 +36,7 @@ class CompositeNode(NodeModel):
 
 @hookimpl
 def ananke_constraint_kinds():
-    return [KindInfo(name="composite", model=CompositeNode,
-                     description="sequence / choice / all_of of nested nodes")]
+    return [KindInfo(name="composite", model=CompositeNode, description="sequence / choice / all_of of nested nodes")]
 
 
 def _fold_regexes(fragments: list[Fragment], ctx: LoweringContext) -> Fragment:
@@ -69,16 +68,21 @@ def _lower_all_of(node: CompositeNode, ctx: LoweringContext) -> Lowered:
 
 def _single_fragment(lowered: Lowered, ctx: LoweringContext, pointer: str, op: str) -> Fragment:
     if lowered.has_token_set:
-        ctx.at(pointer).error(f"token_mask cannot appear inside {op}: token masks apply to the whole output; "
-                              "combine them with all_of at the top", unsupported=True)
+        ctx.at(pointer).error(
+            f"token_mask cannot appear inside {op}: token masks apply to the whole output; "
+            "combine them with all_of at the top",
+            unsupported=True,
+        )
     if not lowered.fragments:
         ctx.at(pointer).error(f"a part of {op} must constrain the text", unsupported=True)
     if len(lowered.fragments) == 1:
         return lowered.fragments[0]
     if all(f.regex is not None for f in lowered.fragments):
         return _fold_regexes(lowered.fragments, ctx)
-    ctx.at(pointer).error(f"all_of of grammars cannot be nested inside {op} (only intersections of regexes can); "
-                          "move all_of to the top", unsupported=True)
+    ctx.at(pointer).error(
+        f"all_of of grammars cannot be nested inside {op} (only intersections of regexes can); move all_of to the top",
+        unsupported=True,
+    )
 
 
 def _regex_terminal(regex: str, ctx: LoweringContext) -> Fragment:

@@ -28,11 +28,36 @@ _WS = "/[ \\t\\r\\n]+/"
 
 # Braid's token names → Lark terminal bodies (whitespace is allowed between tokens).
 BRAID_TOKENS: dict[str, str] = {
-    **{kw: escape_lark_string(kw.lower()) for kw in (
-        "FUNCTION", "ASYNC", "RETURN", "IF", "ELSE", "FOR", "WHILE", "SWITCH", "CASE", "TRY", "CATCH", "CLASS")},
+    **{
+        kw: escape_lark_string(kw.lower())
+        for kw in (
+            "FUNCTION",
+            "ASYNC",
+            "RETURN",
+            "IF",
+            "ELSE",
+            "FOR",
+            "WHILE",
+            "SWITCH",
+            "CASE",
+            "TRY",
+            "CATCH",
+            "CLASS",
+        )
+    },
     **{kw: escape_lark_string(kw) + "i" for kw in ("SELECT", "INSERT", "UPDATE", "DELETE", "DROP", "UNION")},
-    "LBRACE": '"{"', "RBRACE": '"}"', "LPAREN": '"("', "RPAREN": '")"', "SEMICOLON": '";"', "COMMA": '","',
-    "COLON": '":"', "ARROW": '"=>" | "->"', "EQUALS": '"="', "PLUS": '"+"', "MINUS": '"-"', "STAR": '"*"',
+    "LBRACE": '"{"',
+    "RBRACE": '"}"',
+    "LPAREN": '"("',
+    "RPAREN": '")"',
+    "SEMICOLON": '";"',
+    "COMMA": '","',
+    "COLON": '":"',
+    "ARROW": '"=>" | "->"',
+    "EQUALS": '"="',
+    "PLUS": '"+"',
+    "MINUS": '"-"',
+    "STAR": '"*"',
     "SLASH": '"/"',
     "IDENTIFIER": r"/[A-Za-z_$][A-Za-z0-9_$]*/",
     "NUMBER": r"/-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/",
@@ -77,8 +102,9 @@ class GrammarNode(NodeModel):
 
 @hookimpl
 def ananke_constraint_kinds():
-    return [KindInfo(name="grammar", model=GrammarNode,
-                     description="Lark / GBNF / builtin language grammar / Braid rules")]
+    return [
+        KindInfo(name="grammar", model=GrammarNode, description="Lark / GBNF / builtin language grammar / Braid rules")
+    ]
 
 
 # -- lowering ------------------------------------------------------------------------------
@@ -96,8 +122,9 @@ def _check_entry(text: str, entry: str, ctx: LoweringContext, suffix: str) -> No
     names = defined_names(text)
     if entry not in names:
         rules = tuple(n for n in names if not n.lstrip("_")[:1].isupper())
-        ctx.error(f"start rule {entry!r} is not defined", suffix="/start" if entry != "start" else suffix,
-                  allowed=rules)
+        ctx.error(
+            f"start rule {entry!r} is not defined", suffix="/start" if entry != "start" else suffix, allowed=rules
+        )
 
 
 def _starting_at(text: str, entry: str) -> str:
@@ -140,7 +167,9 @@ def _lower_builtin(node: GrammarNode, ctx: LoweringContext) -> Lowered:
     from ananke import grammars
 
     if node.builtin not in grammars.BUILTIN_LANGUAGES:
-        ctx.error(f"unknown builtin grammar {node.builtin!r}", suffix="/builtin", allowed=tuple(grammars.BUILTIN_LANGUAGES))
+        ctx.error(
+            f"unknown builtin grammar {node.builtin!r}", suffix="/builtin", allowed=tuple(grammars.BUILTIN_LANGUAGES)
+        )
     entry = node.start or "start"
     entries = grammars.entry_rules(node.builtin)
     if entry not in entries:
@@ -179,8 +208,13 @@ def braid_to_lark(node: GrammarNode, pointer: str = "") -> tuple[str, str]:
     if undefined:
         problems.append(_undefined_names(undefined, node.language, tuple(nonterminals)))
     if node.start_symbol not in nonterminals:
-        problems.append(Diagnostic(f"start_symbol {node.start_symbol!r} is not the lhs of any rule",
-                                   pointer=f"{pointer}/start_symbol", allowed=tuple(nonterminals)))
+        problems.append(
+            Diagnostic(
+                f"start_symbol {node.start_symbol!r} is not the lhs of any rule",
+                pointer=f"{pointer}/start_symbol",
+                allowed=tuple(nonterminals),
+            )
+        )
     if problems:
         raise ConstraintError(problems)
     lines = [f"{name}: {' | '.join(alternatives)}" for name, alternatives in bodies.items()]
@@ -202,14 +236,26 @@ def _language_rules(language: str | None) -> tuple[dict[str, str], str]:
     from ananke import grammars
 
     if language not in grammars.BUILTIN_LANGUAGES:
-        raise ConstraintError(Diagnostic(f"no built-in grammar for language {language!r}", pointer="/language",
-                                         allowed=tuple(grammars.BUILTIN_LANGUAGES)))
+        raise ConstraintError(
+            Diagnostic(
+                f"no built-in grammar for language {language!r}",
+                pointer="/language",
+                allowed=tuple(grammars.BUILTIN_LANGUAGES),
+            )
+        )
     text = grammars.grammar_text(language)
-    mapping = {name: f"{language}__{name}" if name[:1].islower() else f"{language.upper()}__{name}"
-               for name in defined_names(text)}
+    mapping = {
+        name: f"{language}__{name}" if name[:1].islower() else f"{language.upper()}__{name}"
+        for name in defined_names(text)
+    }
     external = {name: prefixed for name, prefixed in mapping.items() if name[:1].islower()}
-    external.update({alias: mapping[target] for alias, target in _BRAID_RULE_ALIASES.items()
-                     if target in mapping and alias not in external})
+    external.update(
+        {
+            alias: mapping[target]
+            for alias, target in _BRAID_RULE_ALIASES.items()
+            if target in mapping and alias not in external
+        }
+    )
     return external, rename_names(text, mapping).strip()
 
 
@@ -220,10 +266,15 @@ def _undefined_names(undefined: dict[str, str], language: str | None, defined: t
     else:
         from ananke import grammars
 
-        hint = ("define them, or send the rules in an export document whose `language` has a built-in grammar "
-                f"({', '.join(grammars.BUILTIN_LANGUAGES)})")
-    return Diagnostic(f"the rules use {len(undefined)} undefined name(s): {names}; {hint}",
-                      pointer=next(iter(undefined.values())), allowed=defined or None)
+        hint = (
+            "define them, or send the rules in an export document whose `language` has a built-in grammar "
+            f"({', '.join(grammars.BUILTIN_LANGUAGES)})"
+        )
+    return Diagnostic(
+        f"the rules use {len(undefined)} undefined name(s): {names}; {hint}",
+        pointer=next(iter(undefined.values())),
+        allowed=defined or None,
+    )
 
 
 def _terminal_body(body: str) -> str:

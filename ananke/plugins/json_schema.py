@@ -22,9 +22,14 @@ from ananke.errors import ConstraintError, Diagnostic
 __all__ = ["JsonSchemaNode", "metaschema_diagnostics"]
 
 MAX_METASCHEMA_DIAGNOSTICS = 10
-_DRAFT_NAMES = {"Draft3Validator": "draft-03", "Draft4Validator": "draft-04", "Draft6Validator": "draft-06",
-                "Draft7Validator": "draft-07", "Draft201909Validator": "draft 2019-09",
-                "Draft202012Validator": "draft 2020-12"}
+_DRAFT_NAMES = {
+    "Draft3Validator": "draft-03",
+    "Draft4Validator": "draft-04",
+    "Draft6Validator": "draft-06",
+    "Draft7Validator": "draft-07",
+    "Draft201909Validator": "draft 2019-09",
+    "Draft202012Validator": "draft 2020-12",
+}
 
 
 class JsonSchemaNode(NodeModel):
@@ -58,8 +63,9 @@ def _metaschema_diagnostic(error: Any, pointer: str, draft: str) -> Diagnostic:
     elif error.validator == "type":
         types = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
         allowed = tuple(str(t) for t in types)
-    return Diagnostic(f"invalid JSON Schema ({draft}): {message}", pointer=pointer + _pointer(error.absolute_path),
-                      allowed=allowed)
+    return Diagnostic(
+        f"invalid JSON Schema ({draft}): {message}", pointer=pointer + _pointer(error.absolute_path), allowed=allowed
+    )
 
 
 def metaschema_diagnostics(schema: Any, pointer: str = "") -> list[Diagnostic]:
@@ -74,7 +80,7 @@ def metaschema_diagnostics(schema: Any, pointer: str = "") -> list[Diagnostic]:
     if not errors:
         return []
     first = best_match(errors)
-    rest = [e for e in errors if e is not first][:MAX_METASCHEMA_DIAGNOSTICS - 1]
+    rest = [e for e in errors if e is not first][: MAX_METASCHEMA_DIAGNOSTICS - 1]
     return [_metaschema_diagnostic(e, pointer, draft) for e in (first, *rest)]
 
 
@@ -91,9 +97,11 @@ def _check_productive(schema: Any, ctx: Any) -> None:
     if ref is None:
         return
     if ref:
-        ctx.error(f"the schema admits no finite document: {ref} refers back to itself with no base case "
-                  "(make the recursive property optional, or give the cycle a non-recursive alternative)",
-                  suffix="/schema" + _ref_pointer(ref))
+        ctx.error(
+            f"the schema admits no finite document: {ref} refers back to itself with no base case "
+            "(make the recursive property optional, or give the cycle a non-recursive alternative)",
+            suffix="/schema" + _ref_pointer(ref),
+        )
     ctx.error("the schema admits no finite document", suffix="/schema")
 
 
@@ -110,8 +118,9 @@ def ananke_lower_node(node, ctx):
     if invalid:
         raise ConstraintError(invalid)
     if isinstance(node.schema_, dict) and "x-guidance" in node.schema_:
-        ctx.error("x-guidance is reserved: Ananke sets engine options itself (use `whitespace`)",
-                  suffix="/schema/x-guidance")
+        ctx.error(
+            "x-guidance is reserved: Ananke sets engine options itself (use `whitespace`)", suffix="/schema/x-guidance"
+        )
     _check_productive(node.schema_, ctx)
     try:
         prepared = prepare_schema(node.schema_, strict=strict)

@@ -105,8 +105,9 @@ def expanded_size(items, cap: int = MAX_EXPANDED_SIZE + 1) -> int:
 def check_pattern(pattern: str) -> tuple[bool, bool]:
     """Validate a Python pattern; return whether it starts/ends with a strippable anchor."""
     if len(pattern) > MAX_PATTERN_LENGTH:
-        raise PatternProblem(f"pattern is {len(pattern)} characters; the limit is {MAX_PATTERN_LENGTH}",
-                             unsupported=False)
+        raise PatternProblem(
+            f"pattern is {len(pattern)} characters; the limit is {MAX_PATTERN_LENGTH}", unsupported=False
+        )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)
@@ -114,13 +115,18 @@ def check_pattern(pattern: str) -> tuple[bool, bool]:
     except re.error as exc:
         raise PatternProblem(f"invalid regex: {exc.msg}", exc.pos, unsupported=False) from exc
     if expanded_size(list(parsed)) > MAX_EXPANDED_SIZE:
-        raise PatternProblem(f"the pattern's repetitions unroll to more than {MAX_EXPANDED_SIZE} positions "
-                             "(e.g. a{1000000}); use an unbounded repetition (+, *) or a smaller count",
-                             unsupported=False, limit=True)
+        raise PatternProblem(
+            f"the pattern's repetitions unroll to more than {MAX_EXPANDED_SIZE} positions "
+            "(e.g. a{1000000}); use an unbounded repetition (+, *) or a smaller count",
+            unsupported=False,
+            limit=True,
+        )
     leading = trailing = False
     for op, arg, (top, index, count) in _walk(list(parsed), True):
         if op in _UNSUPPORTED:
-            raise PatternProblem(f"{_UNSUPPORTED[op]} cannot be enforced token by token; rewrite the pattern without them")
+            raise PatternProblem(
+                f"{_UNSUPPORTED[op]} cannot be enforced token by token; rewrite the pattern without them"
+            )
         if op == sre_constants.AT:
             if top and index == 0 and arg in _ANCHORS_START:
                 leading = True
@@ -129,7 +135,9 @@ def check_pattern(pattern: str) -> tuple[bool, bool]:
             elif arg in (sre_constants.AT_BOUNDARY, sre_constants.AT_NON_BOUNDARY):
                 raise PatternProblem("word boundaries (\\b, \\B) cannot be enforced token by token")
             else:
-                raise PatternProblem("anchors (^, $, \\A, \\Z) are only supported at the very start and end of the pattern")
+                raise PatternProblem(
+                    "anchors (^, $, \\A, \\Z) are only supported at the very start and end of the pattern"
+                )
     if re.search(r"\[[^\]]*\[:", pattern):
         raise PatternProblem("POSIX classes like [[:alpha:]] differ between Python and the engine; spell the class out")
     return leading, trailing
@@ -190,8 +198,14 @@ def ananke_lower_node(node, ctx):
             raise ConstraintLimitError(str(exc), pointer=ctx.pointer + "/pattern") from exc
         column = exc.column + 1 if exc.column is not None else None
         snippet = caret_snippet(node.pattern, 1, column) if column else None
-        ctx.error(str(exc), suffix="/pattern", unsupported=exc.unsupported,
-                  line=1 if column else None, column=column, snippet=snippet)
+        ctx.error(
+            str(exc),
+            suffix="/pattern",
+            unsupported=exc.unsupported,
+            line=1 if column else None,
+            column=column,
+            snippet=snippet,
+        )
     name = ctx.fresh_name("re", terminal=True)
     definition = f"{name}: {lark_regex_literal(body)}"
     error, _ = validate_lark(f"start: {name}\n{definition}\n", pointer=ctx.pointer + "/pattern")

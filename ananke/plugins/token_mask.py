@@ -40,8 +40,13 @@ class TokenMaskNode(NodeModel):
 
 @hookimpl
 def ananke_constraint_kinds():
-    return [KindInfo(name="token_mask", model=TokenMaskNode,
-                     description="static allowed/forbidden token ids (tokenizer-specific)")]
+    return [
+        KindInfo(
+            name="token_mask",
+            model=TokenMaskNode,
+            description="static allowed/forbidden token ids (tokenizer-specific)",
+        )
+    ]
 
 
 @hookimpl

@@ -223,8 +223,9 @@ class ConstraintCache:
     single-flight: concurrent misses on the same constraint compile it once.
     """
 
-    def __init__(self, maxsize: int = 256, matcher_maxsize: int | None = None,
-                 compile_fn: Callable[..., Any] | None = None) -> None:
+    def __init__(
+        self, maxsize: int = 256, matcher_maxsize: int | None = None, compile_fn: Callable[..., Any] | None = None
+    ) -> None:
         self._compile_fn = compile_fn
         self.compiled: LRUCache[str, Any] = LRUCache(maxsize, "compiled")
         self.requests: LRUCache[Hashable, str] = LRUCache(maxsize * 4, "requests")
@@ -243,8 +244,9 @@ class ConstraintCache:
                 self.matchers.put(key, MatcherSet(templates, compiled.compile_ms))
         return compiled
 
-    def get_compiled(self, source: Any, *, lenient: bool = False, tokenizer: Any = None,
-                     kind: str | None = None) -> tuple[Any, bool]:
+    def get_compiled(
+        self, source: Any, *, lenient: bool = False, tokenizer: Any = None, kind: str | None = None
+    ) -> tuple[Any, bool]:
         """Return ``(compiled, cache_hit)`` for any accepted constraint input.
 
         Fast path: a raw-request hit costs one key hash and two dict lookups.
@@ -252,8 +254,7 @@ class ConstraintCache:
         tok_id = id(tokenizer) if tokenizer is not None else 0
         rk = raw_key(source)
         if rk is None:
-            return self._by_fingerprint(self._compile(source, lenient=lenient, tokenizer=tokenizer, kind=kind),
-                                        tok_id)
+            return self._by_fingerprint(self._compile(source, lenient=lenient, tokenizer=tokenizer, kind=kind), tok_id)
         alias = (lenient, tok_id, kind, rk)
         key = self.requests.peek(alias)
         if key is not None:
@@ -264,7 +265,8 @@ class ConstraintCache:
 
         def compile_once() -> str:
             compiled, hit = self._by_fingerprint(
-                self._compile(source, lenient=lenient, tokenizer=tokenizer, kind=kind), tok_id)
+                self._compile(source, lenient=lenient, tokenizer=tokenizer, kind=kind), tok_id
+            )
             state["value"], state["hit"] = compiled, hit
             return f"{compiled.fingerprint}:{tok_id}"
 
@@ -274,15 +276,17 @@ class ConstraintCache:
         compiled = self.compiled.get(key)  # another thread compiled it while we waited
         if compiled is None:  # evicted in between: compile again
             compiled, _ = self._by_fingerprint(
-                self._compile(source, lenient=lenient, tokenizer=tokenizer, kind=kind), tok_id)
+                self._compile(source, lenient=lenient, tokenizer=tokenizer, kind=kind), tok_id
+            )
         return compiled, True
 
     def _by_fingerprint(self, compiled: Any, tok_id: int) -> tuple[Any, bool]:
         key = f"{compiled.fingerprint}:{tok_id}"
         return self.compiled.get_or_create(key, lambda: compiled)
 
-    def get_matchers(self, compiled: Any, llg_tokenizer: Any,
-                     factory: Callable[[], MatcherSet]) -> tuple[MatcherSet, bool]:
+    def get_matchers(
+        self, compiled: Any, llg_tokenizer: Any, factory: Callable[[], MatcherSet]
+    ) -> tuple[MatcherSet, bool]:
         """Ready matchers of ``compiled`` for ``llg_tokenizer`` (built once by ``factory``)."""
         return self.matchers.get_or_create((id(llg_tokenizer), compiled.fingerprint), factory)
 

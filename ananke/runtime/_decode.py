@@ -61,8 +61,9 @@ def build_matchers(compiled: Any, llg_tokenizer: Any) -> MatcherSet:
     for text in compiled.grammars:
         _, _, matcher = check_grammar(text, llg_tokenizer, build=True, warnings=False)
         if matcher is None:
-            error = llg.LLMatcher(llg_tokenizer, llg.grammar_from("lark", text), limits=make_limits(),
-                                  log_level=0).get_error()
+            error = llg.LLMatcher(
+                llg_tokenizer, llg.grammar_from("lark", text), limits=make_limits(), log_level=0
+            ).get_error()
             raise ConstraintError(f"llguidance rejected the compiled grammar: {error}")
         templates.append(matcher)
     return MatcherSet(templates, (time.perf_counter() - started) * 1000.0)
@@ -102,8 +103,9 @@ class ConstraintState:
         self.mask_count = 0
 
     @classmethod
-    def for_request(cls, compiled: Any, matcher_set: MatcherSet | None, vocab_size: int,
-                    eos_ids: Sequence[int]) -> ConstraintState:
+    def for_request(
+        cls, compiled: Any, matcher_set: MatcherSet | None, vocab_size: int, eos_ids: Sequence[int]
+    ) -> ConstraintState:
         matchers = matcher_set.fork() if matcher_set is not None else []
         return cls(matchers, static_bitmask(compiled.token_mask, vocab_size, eos_ids), vocab_size)
 
@@ -162,8 +164,9 @@ def _allowed_bool(mask: np.ndarray, n: int) -> np.ndarray:
     return np.unpackbits(mask.view(np.uint8), bitorder="little", count=n).view(bool)
 
 
-def sample_token(logits: Any, params: GenerationParams, generator: Any = None,
-                 mask: np.ndarray | None = None) -> int | None:
+def sample_token(
+    logits: Any, params: GenerationParams, generator: Any = None, mask: np.ndarray | None = None
+) -> int | None:
     """Pick the next token from 1-D ``logits`` under ``mask`` (None: no mask).
 
     Order: mask, temperature, top-k, top-p, then a draw from ``generator``.
@@ -251,11 +254,21 @@ class DecodeLoop:
     next step (finish reason ``stop``, error ``cancelled``).
     """
 
-    def __init__(self, forward: Callable[[list[int]], Any], llg_tokenizer: Any, eos_ids: Sequence[int],
-                 state: ConstraintState | None, params: GenerationParams, *,
-                 on_text: Callable[[str, list[int]], None] | None = None,
-                 executor: Executor | None = None, overlap: bool = False, generator: Any = None,
-                 fast_forward: bool = True, cancel: threading.Event | None = None) -> None:
+    def __init__(
+        self,
+        forward: Callable[[list[int]], Any],
+        llg_tokenizer: Any,
+        eos_ids: Sequence[int],
+        state: ConstraintState | None,
+        params: GenerationParams,
+        *,
+        on_text: Callable[[str, list[int]], None] | None = None,
+        executor: Executor | None = None,
+        overlap: bool = False,
+        generator: Any = None,
+        fast_forward: bool = True,
+        cancel: threading.Event | None = None,
+    ) -> None:
         self._forward = forward
         self.cancel = cancel
         self.forward_passes = 0
@@ -313,7 +326,7 @@ class DecodeLoop:
     def _emit(self, prog: _Progress, *, final: bool) -> None:
         end = len(prog.text) if final or not self.stops else max(len(prog.text) - self._hold, prog.emitted)
         if self.on_text is not None and end > prog.emitted:
-            self.on_text(prog.text[prog.emitted:end], [])
+            self.on_text(prog.text[prog.emitted : end], [])
         prog.emitted = max(prog.emitted, end)
 
     def _step(self, prog: _Progress, logits: Any, mask: np.ndarray | None) -> list[int] | None:
@@ -370,13 +383,23 @@ class DecodeLoop:
         state = self.state
         n_sampled = state.mask_count if state is not None else 0
         mask_us = (state.mask_ns / 1000.0 / n_sampled) if state is not None and n_sampled else 0.0
-        timings = {"generate_ms": total_ms, "prefill_ms": prefill_ms, "mask_wait_ms": self.mask_wait_ns / 1e6,
-                   "forward_passes": float(self.forward_passes)}
+        timings = {
+            "generate_ms": total_ms,
+            "prefill_ms": prefill_ms,
+            "mask_wait_ms": self.mask_wait_ns / 1e6,
+            "forward_passes": float(self.forward_passes),
+        }
         if state is not None:
             timings["mask_total_ms"] = state.mask_ns / 1e6
-        return EngineOutput(text=prog.text, token_ids=prog.tokens, finish_reason=prog.finish or "length",
-                            prompt_tokens=len(prompt_ids), timings=timings, mask_us_per_token=mask_us,
-                            error=prog.error)
+        return EngineOutput(
+            text=prog.text,
+            token_ids=prog.tokens,
+            finish_reason=prog.finish or "length",
+            prompt_tokens=len(prompt_ids),
+            timings=timings,
+            mask_us_per_token=mask_us,
+            error=prog.error,
+        )
 
 
 def state_consume_all(state: ConstraintState, tokens: list[int]) -> str | None:

@@ -38,8 +38,14 @@ __all__ = [
 
 EMBEDDED_MODEL_NAME = "SmolLM2-135M-Instruct"
 EMBEDDED_GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
-_EMBEDDED_ALIASES = {None, "", "embedded", "default", EMBEDDED_MODEL_NAME.lower(),
-                     "huggingfacetb/smollm2-135m-instruct"}
+_EMBEDDED_ALIASES = {
+    None,
+    "",
+    "embedded",
+    "default",
+    EMBEDDED_MODEL_NAME.lower(),
+    "huggingfacetb/smollm2-135m-instruct",
+}
 _LOCK = threading.Lock()
 
 
@@ -179,5 +185,12 @@ def load_model(model: str | None = None, *, device: str | None = None, dtype: An
         raise EngineError(f"cannot load model {model!r}: {exc}") from exc
     lm.to(device)
     lm.eval()
-    return LoadedModel(model=lm, tokenizer=tokenizer, name=name, path=path, device=device,
-                       load_ms=(time.perf_counter() - started) * 1000.0, converted=converted)
+    return LoadedModel(
+        model=lm,
+        tokenizer=tokenizer,
+        name=name,
+        path=path,
+        device=device,
+        load_ms=(time.perf_counter() - started) * 1000.0,
+        converted=converted,
+    )

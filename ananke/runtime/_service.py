@@ -75,13 +75,20 @@ class GenerationRequest(BaseModel):
         """
         from ananke.core._normalize import is_unconstrained  # noqa: PLC0415
 
-        given = [(name, value) for name, value in
-                 (("constraints", self.constraints), ("constraint", self.constraint),
-                  ("constraint_ir", self.constraint_ir)) if not is_unconstrained(value)]
+        given = [
+            (name, value)
+            for name, value in (
+                ("constraints", self.constraints),
+                ("constraint", self.constraint),
+                ("constraint_ir", self.constraint_ir),
+            )
+            if not is_unconstrained(value)
+        ]
         if len(given) > 1:
             names = ", ".join(name for name, _ in given)
-            raise RequestError(f"give at most one of constraints, constraint, constraint_ir (got {names})",
-                               field=given[1][0])
+            raise RequestError(
+                f"give at most one of constraints, constraint, constraint_ir (got {names})", field=given[1][0]
+            )
         return given[0][1] if given else None
 
 
@@ -151,8 +158,10 @@ def _check_text(request: GenerationRequest) -> None:
     for field, text in fields:
         index = lone_surrogate(text)
         if index is not None:
-            raise RequestError(f"{field}: lone surrogate U+{ord(text[index]):04X} at character {index}; "
-                               "text must be valid Unicode", field=field.split("/")[0])
+            raise RequestError(
+                f"{field}: lone surrogate U+{ord(text[index]):04X} at character {index}; text must be valid Unicode",
+                field=field.split("/")[0],
+            )
 
 
 class GenerationService:
@@ -163,18 +172,27 @@ class GenerationService:
     when it has one).
     """
 
-    def __init__(self, engine: Engine, *, cache: ConstraintCache | None = None,
-                 limits: ServiceLimits | None = None) -> None:
+    def __init__(
+        self, engine: Engine, *, cache: ConstraintCache | None = None, limits: ServiceLimits | None = None
+    ) -> None:
         self.engine = engine
         self.cache = cache or getattr(engine, "cache", None) or ConstraintCache()
         self.limits = limits or ServiceLimits()
         if engine.max_context:
             self.limits = self.limits.model_copy(
-                update={"max_prompt_tokens": min(self.limits.max_prompt_tokens, engine.max_context)})
+                update={"max_prompt_tokens": min(self.limits.max_prompt_tokens, engine.max_context)}
+            )
 
     @classmethod
-    def from_model(cls, model: str | None = None, *, device: str | None = None, cache_size: int = 256,
-                   limits: ServiceLimits | None = None, **engine_kw: Any) -> GenerationService:
+    def from_model(
+        cls,
+        model: str | None = None,
+        *,
+        device: str | None = None,
+        cache_size: int = 256,
+        limits: ServiceLimits | None = None,
+        **engine_kw: Any,
+    ) -> GenerationService:
         """A service over a :class:`TransformersEngine` (``model=None``: the embedded model)."""
         from ananke.runtime.engines.transformers import TransformersEngine  # noqa: PLC0415 - heavy
 
@@ -197,8 +215,9 @@ class GenerationService:
         if request.max_tokens < 1:
             raise RequestError(f"max_tokens must be at least 1; got {request.max_tokens}", field="max_tokens")
         if request.max_tokens > limits.max_tokens_cap:
-            raise RequestError(f"max_tokens must be at most {limits.max_tokens_cap}; got {request.max_tokens}",
-                               field="max_tokens")
+            raise RequestError(
+                f"max_tokens must be at most {limits.max_tokens_cap}; got {request.max_tokens}", field="max_tokens"
+            )
         _check_number(request.temperature, "temperature", 0.0, 2.0)
         _check_number(request.top_p, "top_p", 0.0, 1.0, low_open=True)
         if request.top_k < 0:
@@ -206,18 +225,28 @@ class GenerationService:
         stops = [s for s in (request.stop_sequences or []) if s]
         if len(stops) > limits.max_stop_sequences:
             raise RequestError(f"at most {limits.max_stop_sequences} stop sequences", field="stop_sequences")
-        return GenerationParams(max_tokens=request.max_tokens, temperature=request.temperature,
-                                top_p=request.top_p, top_k=request.top_k, seed=request.seed, stop=stops)
+        return GenerationParams(
+            max_tokens=request.max_tokens,
+            temperature=request.temperature,
+            top_p=request.top_p,
+            top_k=request.top_k,
+            seed=request.seed,
+            stop=stops,
+        )
 
     def _check_prompt_tokens(self, prompt: str, params: GenerationParams) -> int:
         count = self.engine.count_tokens(prompt)
         if count > self.limits.max_prompt_tokens:
-            raise RequestError(f"prompt has {count} tokens; the limit is {self.limits.max_prompt_tokens}",
-                               field="prompt")
+            raise RequestError(
+                f"prompt has {count} tokens; the limit is {self.limits.max_prompt_tokens}", field="prompt"
+            )
         context = self.engine.max_context
         if context and count + params.max_tokens > context:
-            raise RequestError(f"prompt ({count} tokens) + max_tokens ({params.max_tokens}) exceeds the model's "
-                               f"context of {context} tokens", field="max_tokens")
+            raise RequestError(
+                f"prompt ({count} tokens) + max_tokens ({params.max_tokens}) exceeds the model's "
+                f"context of {context} tokens",
+                field="max_tokens",
+            )
         return count
 
     async def compile_off_loop(self, source: Any, *, lenient: bool = False) -> tuple[Any, bool]:
@@ -232,20 +261,26 @@ class GenerationService:
         try:
             return await asyncio.wait_for(asyncio.to_thread(self.compile, source, lenient=lenient), limit)
         except asyncio.TimeoutError as exc:
-            raise ConstraintLimitError(f"compiling the constraint took longer than {limit:g} s "
-                                       "(limits.compile_timeout_s)", pointer="/constraint") from exc
+            raise ConstraintLimitError(
+                f"compiling the constraint took longer than {limit:g} s (limits.compile_timeout_s)",
+                pointer="/constraint",
+            ) from exc
 
-    async def _prepare(self, request: GenerationRequest | dict[str, Any]) -> tuple[GenerationRequest,
-                                                                                      GenerationParams, str, Any,
-                                                                                      dict[str, Any]]:
+    async def _prepare(
+        self, request: GenerationRequest | dict[str, Any]
+    ) -> tuple[GenerationRequest, GenerationParams, str, Any, dict[str, Any]]:
         if not isinstance(request, GenerationRequest):
             request = GenerationRequest.model_validate(request)
         params = self.check_request(request)
         source = request.constraint_source()
         prompt = compose_prompt(request.prompt, request.context)
         self._check_prompt_tokens(prompt, params)
-        info: dict[str, Any] = {"request_id": request.request_id or uuid.uuid4().hex, "cache_hit": False,
-                                "compile_ms": 0.0, "provenance": None}
+        info: dict[str, Any] = {
+            "request_id": request.request_id or uuid.uuid4().hex,
+            "cache_hit": False,
+            "compile_ms": 0.0,
+            "provenance": None,
+        }
         compiled = None
         if source is not None:
             started = time.perf_counter()
@@ -255,8 +290,9 @@ class GenerationService:
             info["provenance"] = _provenance(source)
         return request, params, prompt, compiled, info
 
-    def _respond(self, request: GenerationRequest, compiled: Any, out: EngineOutput, info: dict[str, Any],
-                 total_ms: float) -> GenerationResponse:
+    def _respond(
+        self, request: GenerationRequest, compiled: Any, out: EngineOutput, info: dict[str, Any], total_ms: float
+    ) -> GenerationResponse:
         if compiled is not None:
             verification = compiled.verify(out.text, out.token_ids)
             satisfied, errors = verification.satisfied, list(verification.errors)
@@ -283,9 +319,14 @@ class GenerationService:
             **{k: round(v, 3) for k, v in out.timings.items() if k not in ("queue_ms", "generate_ms")},
         )
         return GenerationResponse(
-            generated_text=out.text, tokens_generated=n, generation_time_ms=round(total_ms, 3),
-            constraint_satisfied=satisfied, model_name=self.engine.model_name,
-            finish_reason=out.finish_reason, metadata=meta)
+            generated_text=out.text,
+            tokens_generated=n,
+            generation_time_ms=round(total_ms, 3),
+            constraint_satisfied=satisfied,
+            model_name=self.engine.model_name,
+            finish_reason=out.finish_reason,
+            metadata=meta,
+        )
 
     # -- public entry points ------------------------------------------------------------------
 
@@ -295,11 +336,13 @@ class GenerationService:
         request, params, prompt, compiled, info = await self._prepare(request)
         out = await self.engine.generate(prompt, compiled, params, chat=request.chat)
         # Verification parses the output (ast, tree-sitter, jsonschema, maybe a native tool): off the loop.
-        return await asyncio.to_thread(self._respond, request, compiled, out, info,
-                                       (time.perf_counter() - started) * 1000.0)
+        return await asyncio.to_thread(
+            self._respond, request, compiled, out, info, (time.perf_counter() - started) * 1000.0
+        )
 
-    async def stream(self, request: GenerationRequest | dict[str, Any]
-                     ) -> AsyncIterator[StreamDelta | GenerationResponse]:
+    async def stream(
+        self, request: GenerationRequest | dict[str, Any]
+    ) -> AsyncIterator[StreamDelta | GenerationResponse]:
         """Yield :class:`StreamDelta` pieces, then the final :class:`GenerationResponse`.
 
         Bad input raises before the first item is yielded.
@@ -314,16 +357,21 @@ class GenerationService:
                 yield item
         if final is None:  # pragma: no cover - engine contract violation
             raise RuntimeError("engine stream ended without a final EngineOutput")
-        yield await asyncio.to_thread(self._respond, request, compiled, final, info,
-                                      (time.perf_counter() - started) * 1000.0)
+        yield await asyncio.to_thread(
+            self._respond, request, compiled, final, info, (time.perf_counter() - started) * 1000.0
+        )
 
     def generate_sync(self, request: GenerationRequest | dict[str, Any]) -> GenerationResponse:
         """Blocking :meth:`generate` for scripts and the CLI (not from inside a running loop)."""
         return asyncio.run(self.generate(request))
 
     def health(self) -> dict[str, Any]:
-        return {"model": self.engine.model_name, "engine": self.engine.name,
-                "device": getattr(self.engine, "device", None), "cache": self.cache.stats()}
+        return {
+            "model": self.engine.model_name,
+            "engine": self.engine.name,
+            "device": getattr(self.engine, "device", None),
+            "cache": self.cache.stats(),
+        }
 
     def stats(self) -> dict[str, Any]:
         return self.cache.stats()

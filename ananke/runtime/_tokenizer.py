@@ -38,8 +38,9 @@ def llg_tokenizer_for(hf_tokenizer: Any, *, n_vocab: int | None = None, eos_ids:
             return entry[1]
         import llguidance.hf  # noqa: PLC0415 - pulls in transformers
 
-        llg_tok = llguidance.hf.from_tokenizer(hf_tokenizer, n_vocab=n_vocab, eos_token=list(eos_ids) if eos_ids else None,
-                                               slices=token_slices())
+        llg_tok = llguidance.hf.from_tokenizer(
+            hf_tokenizer, n_vocab=n_vocab, eos_token=list(eos_ids) if eos_ids else None, slices=token_slices()
+        )
         _CACHE[key] = (hf_tokenizer, llg_tok)
         return llg_tok
 

@@ -50,8 +50,9 @@ def _error_response(request: Request, err: ApiError) -> JSONResponse:
     return JSONResponse(body, err.status, headers=err.headers or None)
 
 
-def create_app(service_or_factory: Any = None, config: AnankeConfig | None = None, *,
-               factory: Callable[[], Any] | None = None) -> FastAPI:
+def create_app(
+    service_or_factory: Any = None, config: AnankeConfig | None = None, *, factory: Callable[[], Any] | None = None
+) -> FastAPI:
     """The Ananke HTTP app over any object with the :class:`~ananke.runtime.GenerationService` interface.
 
     ``service_or_factory``: a service (``generate``, ``stream``, ``compile``, ``health``, ``stats``,
@@ -102,8 +103,9 @@ def create_app(service_or_factory: Any = None, config: AnankeConfig | None = Non
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         kinds = {404: "not_found", 405: "method_not_allowed", 408: "request_timeout", 413: "payload_too_large"}
-        err = ApiError(exc.status_code, kinds.get(exc.status_code, "http_error"), str(exc.detail),
-                       headers=dict(exc.headers or {}))
+        err = ApiError(
+            exc.status_code, kinds.get(exc.status_code, "http_error"), str(exc.detail), headers=dict(exc.headers or {})
+        )
         return _error_response(request, err)
 
     @app.exception_handler(Exception)

@@ -37,16 +37,21 @@ def _decode(body: bytes) -> str:
     try:
         return body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise _invalid_json(f"malformed JSON body: not UTF-8 (byte 0x{body[exc.start]:02x} at byte {exc.start})",
-                            position=exc.start) from exc
+        raise _invalid_json(
+            f"malformed JSON body: not UTF-8 (byte 0x{body[exc.start]:02x} at byte {exc.start})", position=exc.start
+        ) from exc
 
 
 def _loads(text: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise _invalid_json(f"malformed JSON body: {exc.msg} at line {exc.lineno}, column {exc.colno} "
-                            f"(character {exc.pos})", line=exc.lineno, column=exc.colno, position=exc.pos) from exc
+        raise _invalid_json(
+            f"malformed JSON body: {exc.msg} at line {exc.lineno}, column {exc.colno} (character {exc.pos})",
+            line=exc.lineno,
+            column=exc.colno,
+            position=exc.pos,
+        ) from exc
     except RecursionError as exc:
         raise _invalid_json("malformed JSON body: nested too deeply to parse") from exc
 
@@ -59,10 +64,17 @@ def parse_body(body: bytes) -> Any:
         if found is not None:
             path, text, index = found
             pointer = pointer_of(path)
-            message = (f"{pointer or 'body'}: lone surrogate U+{ord(text[index]):04X} at character {index}; "
-                       "text must be valid Unicode (a surrogate escape needs its pair)")
-            raise ApiError(422, "invalid_request", message, param=str(path[0]) if path else None,
-                           diagnostics=[{"message": message, "pointer": pointer}])
+            message = (
+                f"{pointer or 'body'}: lone surrogate U+{ord(text[index]):04X} at character {index}; "
+                "text must be valid Unicode (a surrogate escape needs its pair)"
+            )
+            raise ApiError(
+                422,
+                "invalid_request",
+                message,
+                param=str(path[0]) if path else None,
+                diagnostics=[{"message": message, "pointer": pointer}],
+            )
     return document
 
 

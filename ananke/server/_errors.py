@@ -29,8 +29,16 @@ log = logging.getLogger("ananke.server")
 class ApiError(Exception):
     """An error the server answers with ``status`` and the envelope."""
 
-    def __init__(self, status: int, type_: str, message: str, *, param: str | None = None,
-                 diagnostics: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        type_: str,
+        message: str,
+        *,
+        param: str | None = None,
+        diagnostics: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.type = type_
@@ -70,9 +78,30 @@ def validation_error(errors: list[dict[str, Any]]) -> ApiError:
 
 
 #: every request field of every route (for "did you mean" suggestions)
-_KNOWN_FIELDS = ("prompt", "constraints", "constraint", "constraint_ir", "max_tokens", "temperature", "top_p",
-                 "top_k", "seed", "stop_sequences", "context", "lenient", "chat", "request_id", "model",
-                 "messages", "stream", "stop", "response_format", "structured_outputs", "ananke_constraint", "kind")
+_KNOWN_FIELDS = (
+    "prompt",
+    "constraints",
+    "constraint",
+    "constraint_ir",
+    "max_tokens",
+    "temperature",
+    "top_p",
+    "top_k",
+    "seed",
+    "stop_sequences",
+    "context",
+    "lenient",
+    "chat",
+    "request_id",
+    "model",
+    "messages",
+    "stream",
+    "stop",
+    "response_format",
+    "structured_outputs",
+    "ananke_constraint",
+    "kind",
+)
 
 
 def unknown_field_message(name: str) -> str:
@@ -90,8 +119,13 @@ def api_error_from(exc: BaseException) -> ApiError:
         kind = "constraint_limit" if isinstance(exc, ConstraintLimitError) else "constraint_error"
         return ApiError(400, kind, str(exc), param="constraint", diagnostics=[d.to_dict() for d in exc.diagnostics])
     if isinstance(exc, RequestError):
-        return ApiError(422, "invalid_request", str(exc), param=exc.field,
-                        diagnostics=[{"message": str(exc), "pointer": f"/{exc.field}" if exc.field else ""}])
+        return ApiError(
+            422,
+            "invalid_request",
+            str(exc),
+            param=exc.field,
+            diagnostics=[{"message": str(exc), "pointer": f"/{exc.field}" if exc.field else ""}],
+        )
     if isinstance(exc, ValidationError):
         return validation_error(exc.errors(include_url=False))
     if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
@@ -103,8 +137,16 @@ def api_error_from(exc: BaseException) -> ApiError:
 
 
 def error_body(err: ApiError, request_id: str | None) -> dict[str, Any]:
-    return {"error": {"type": err.type, "message": err.message, "param": err.param, "code": err.status,
-                      "diagnostics": err.diagnostics, "request_id": request_id}}
+    return {
+        "error": {
+            "type": err.type,
+            "message": err.message,
+            "param": err.param,
+            "code": err.status,
+            "diagnostics": err.diagnostics,
+            "request_id": request_id,
+        }
+    }
 
 
 def seed_error_body(err: ApiError, request_id: str | None, model_name: str) -> dict[str, Any]:
@@ -116,6 +158,12 @@ def seed_error_body(err: ApiError, request_id: str | None, model_name: str) -> d
         "constraint_satisfied": False,
         "model_name": model_name,
         "finish_reason": "error",
-        "metadata": {"error": err.message, "error_type": err.type, "request_id": request_id,
-                     "status": err.status, "param": err.param, "diagnostics": err.diagnostics},
+        "metadata": {
+            "error": err.message,
+            "error_type": err.type,
+            "request_id": request_id,
+            "status": err.status,
+            "param": err.param,
+            "diagnostics": err.diagnostics,
+        },
     }

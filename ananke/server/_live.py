@@ -21,8 +21,16 @@ __all__ = ["LiveServer", "shared_embedded_server", "shared_live_server"]
 class LiveServer:
     """uvicorn serving ``app`` on ``127.0.0.1:<free port>`` in a daemon thread."""
 
-    def __init__(self, app: Any, *, host: str = "127.0.0.1", port: int = 0, ready_path: str = "/health",
-                 startup_timeout: float = 300.0, shutdown_grace_s: float = 120.0) -> None:
+    def __init__(
+        self,
+        app: Any,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        ready_path: str = "/health",
+        startup_timeout: float = 300.0,
+        shutdown_grace_s: float = 120.0,
+    ) -> None:
         self.app = app
         self.shutdown_grace_s = shutdown_grace_s
         self.host = host
@@ -43,10 +51,17 @@ class LiveServer:
 
         sock = bind_socket(self.host, self.port)  # TCP_NODELAY: see _serve.py
         self.port = sock.getsockname()[1]
-        self._server = make_server(self.app, log_level="warning", access_log=False, lifespan="on",
-                                   timeout_graceful_shutdown=self.shutdown_grace_s, log_config=None)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True,
-                                        name="ananke-live-server")
+        self._server = make_server(
+            self.app,
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+            timeout_graceful_shutdown=self.shutdown_grace_s,
+            log_config=None,
+        )
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, daemon=True, name="ananke-live-server"
+        )
         self._thread.start()
         deadline = time.monotonic() + self.startup_timeout
         last = None

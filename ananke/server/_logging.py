@@ -51,8 +51,9 @@ class _PlainFormatter(logging.Formatter):
 def configure_logging(level: str = "INFO", json_lines: bool = True, stream: Any = None) -> None:
     """Send the ``ananke`` loggers (and uvicorn's) to ``stream`` (stderr) in the chosen format. Idempotent."""
     handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(JsonFormatter() if json_lines else
-                         _PlainFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(
+        JsonFormatter() if json_lines else _PlainFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
     handler._ananke = True  # type: ignore[attr-defined]
     for name in ("ananke", "uvicorn.error"):
         logger = logging.getLogger(name)

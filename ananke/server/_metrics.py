@@ -30,8 +30,10 @@ class _CacheCollector:
         except Exception:  # noqa: BLE001 - a scrape must never fail because of the service
             stats = {}
         caches = {k: v for k, v in stats.items() if isinstance(v, dict)}
-        families = {name: CounterMetricFamily(f"ananke_constraint_cache_{name}", f"constraint cache {name}",
-                                              labels=["cache"]) for name in ("hits", "misses", "evictions")}
+        families = {
+            name: CounterMetricFamily(f"ananke_constraint_cache_{name}", f"constraint cache {name}", labels=["cache"])
+            for name in ("hits", "misses", "evictions")
+        }
         size = GaugeMetricFamily("ananke_constraint_cache_size", "entries cached", labels=["cache"])
         for cache, values in caches.items():
             for name, family in families.items():
@@ -50,14 +52,15 @@ class Metrics:
         self.registry = CollectorRegistry()
         r = self.registry
         self.requests = Counter("ananke_http_requests", "HTTP requests", ["route", "method", "status"], registry=r)
-        self.latency = Histogram("ananke_http_request_duration_seconds", "HTTP request latency", ["route"],
-                                 buckets=_BUCKETS, registry=r)
-        self.generations = Counter("ananke_generations", "finished generations",
-                                   ["route", "finish_reason", "satisfied"], registry=r)
+        self.latency = Histogram(
+            "ananke_http_request_duration_seconds", "HTTP request latency", ["route"], buckets=_BUCKETS, registry=r
+        )
+        self.generations = Counter(
+            "ananke_generations", "finished generations", ["route", "finish_reason", "satisfied"], registry=r
+        )
         self.tokens = Counter("ananke_tokens_generated", "generated tokens", registry=r)
         self.prompt_tokens = Counter("ananke_prompt_tokens", "prompt tokens", registry=r)
-        self.queue_depth = Gauge("ananke_queue_depth", "generation requests in flight (queued or running)",
-                                 registry=r)
+        self.queue_depth = Gauge("ananke_queue_depth", "generation requests in flight (queued or running)", registry=r)
         self.rejected = Counter("ananke_rejected", "requests refused before generation", ["reason"], registry=r)
         r.register(_CacheCollector(cache_stats))
 

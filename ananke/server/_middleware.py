@@ -47,11 +47,15 @@ class BodyTooLarge(HTTPException):
         super().__init__(413, f"request body is larger than {limit} bytes (limits.max_body_bytes)")
 
 
-async def _send_json(send: Any, status: int, body: dict[str, Any], rid: str,
-                     headers: dict[str, str] | None = None) -> None:
+async def _send_json(
+    send: Any, status: int, body: dict[str, Any], rid: str, headers: dict[str, str] | None = None
+) -> None:
     payload = json.dumps(body).encode()
-    raw = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()),
-           (b"x-request-id", rid.encode())]
+    raw = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(payload)).encode()),
+        (b"x-request-id", rid.encode()),
+    ]
     raw += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
     await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": payload})
@@ -118,20 +122,43 @@ class AnankeMiddleware:
             if not response_started[0]:
                 status[0] = exc.status_code
                 kind = "payload_too_large" if exc.status_code == 413 else "request_timeout"
-                await _send_json(send, exc.status_code, error_body(ApiError(exc.status_code, kind, exc.detail), rid),
-                                 rid, {"Connection": "close"})
+                await _send_json(
+                    send,
+                    exc.status_code,
+                    error_body(ApiError(exc.status_code, kind, exc.detail), rid),
+                    rid,
+                    {"Connection": "close"},
+                )
         finally:
             request_id_var.reset(token)
             elapsed = time.perf_counter() - started
             route = self._route_label(scope, path)
             self.state.metrics.observe_request(route, scope["method"], status[0], elapsed)
             if log.isEnabledFor(logging.INFO):
-                log.info("%s %s %d", scope["method"], path, status[0],
-                         extra={"request_id": rid, "method": scope["method"], "path": path, "status": status[0],
-                                "duration_ms": round(elapsed * 1000.0, 3)})
+                log.info(
+                    "%s %s %d",
+                    scope["method"],
+                    path,
+                    status[0],
+                    extra={
+                        "request_id": rid,
+                        "method": scope["method"],
+                        "path": path,
+                        "status": status[0],
+                        "duration_ms": round(elapsed * 1000.0, 3),
+                    },
+                )
 
-    async def _dispatch(self, scope: dict[str, Any], receive: Any, send: Any, headers: dict[bytes, bytes],
-                        path: str, rid: str, status: list[int]) -> None:
+    async def _dispatch(
+        self,
+        scope: dict[str, Any],
+        receive: Any,
+        send: Any,
+        headers: dict[bytes, bytes],
+        path: str,
+        rid: str,
+        status: list[int],
+    ) -> None:
         if self.state.api_key and path not in PUBLIC_PATHS and not self._authorized(headers):
             status[0] = 401
             err = ApiError(401, "unauthorized", "missing or wrong API key (send Authorization: Bearer <key>)")
@@ -146,8 +173,11 @@ class AnankeMiddleware:
                 too_big = False
             if too_big:
                 status[0] = 413
-                err = ApiError(413, "payload_too_large",
-                               f"request body is {int(length)} bytes; the limit is {limit} (limits.max_body_bytes)")
+                err = ApiError(
+                    413,
+                    "payload_too_large",
+                    f"request body is {int(length)} bytes; the limit is {limit} (limits.max_body_bytes)",
+                )
                 await _send_json(send, 413, error_body(err, rid), rid)
                 return
         received = [0]

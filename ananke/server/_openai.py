@@ -9,14 +9,23 @@ from typing import Any
 
 from ananke.server._errors import ApiError, unknown_field_message
 
-__all__ = ["chat_body", "chat_chunk", "check_extra_fields", "completion_body", "completion_chunk",
-           "constraint_from_openai",
-           "finish_reason", "messages_to_prompt", "usage"]
+__all__ = [
+    "chat_body",
+    "chat_chunk",
+    "check_extra_fields",
+    "completion_body",
+    "completion_chunk",
+    "constraint_from_openai",
+    "finish_reason",
+    "messages_to_prompt",
+    "usage",
+]
 
 
 def _bad(message: str, param: str) -> ApiError:
-    return ApiError(400, "constraint_error", message, param=param,
-                    diagnostics=[{"message": message, "pointer": f"/{param}"}])
+    return ApiError(
+        400, "constraint_error", message, param=param, diagnostics=[{"message": message, "pointer": f"/{param}"}]
+    )
 
 
 def _json_schema(schema: Any, param: str) -> dict[str, Any]:
@@ -58,13 +67,23 @@ def _response_format(rf: dict[str, Any]) -> dict[str, Any] | None:
     if kind == "json_schema":
         spec = rf.get("json_schema")
         if not isinstance(spec, dict) or "schema" not in spec:
-            raise _bad('response_format.json_schema must be {"name": ..., "schema": {...}}',
-                       "response_format/json_schema")
+            raise _bad(
+                'response_format.json_schema must be {"name": ..., "schema": {...}}', "response_format/json_schema"
+            )
         return _json_schema(spec["schema"], "response_format/json_schema/schema")
-    raise ApiError(400, "constraint_error", f"unsupported response_format type {kind!r}", param="response_format",
-                   diagnostics=[{"message": f"unsupported response_format type {kind!r}",
-                                 "pointer": "/response_format/type",
-                                 "allowed": ["text", "json_object", "json_schema"]}])
+    raise ApiError(
+        400,
+        "constraint_error",
+        f"unsupported response_format type {kind!r}",
+        param="response_format",
+        diagnostics=[
+            {
+                "message": f"unsupported response_format type {kind!r}",
+                "pointer": "/response_format/type",
+                "allowed": ["text", "json_object", "json_schema"],
+            }
+        ],
+    )
 
 
 _STRUCTURED = {"json": _json_schema, "regex": _regex, "choice": _choice, "grammar": _grammar}
@@ -74,16 +93,28 @@ def _structured(so: dict[str, Any]) -> dict[str, Any] | None:
     given = {k: v for k, v in so.items() if v is not None and v is not False and k in (*_STRUCTURED, "json_object")}
     unknown = [k for k, v in so.items() if v is not None and k not in (*_STRUCTURED, "json_object")]
     if unknown:
-        raise ApiError(400, "constraint_error", f"unsupported structured_outputs field(s): {', '.join(unknown)}",
-                       param="structured_outputs",
-                       diagnostics=[{"message": f"unsupported field {k!r}", "pointer": f"/structured_outputs/{k}",
-                                     "allowed": [*_STRUCTURED, "json_object"]} for k in unknown])
+        raise ApiError(
+            400,
+            "constraint_error",
+            f"unsupported structured_outputs field(s): {', '.join(unknown)}",
+            param="structured_outputs",
+            diagnostics=[
+                {
+                    "message": f"unsupported field {k!r}",
+                    "pointer": f"/structured_outputs/{k}",
+                    "allowed": [*_STRUCTURED, "json_object"],
+                }
+                for k in unknown
+            ],
+        )
     if len(given) > 1:
-        raise _bad(f"structured_outputs takes exactly one of json, regex, choice, grammar; got {', '.join(given)}",
-                   "structured_outputs")
+        raise _bad(
+            f"structured_outputs takes exactly one of json, regex, choice, grammar; got {', '.join(given)}",
+            "structured_outputs",
+        )
     if not given:
         return None
-    (key, value), = given.items()
+    ((key, value),) = given.items()
     if key == "json_object":
         return {"kind": "json_schema", "schema": {"type": "object"}}
     return _STRUCTURED[key](value, f"structured_outputs/{key}")
@@ -100,8 +131,12 @@ def constraint_from_openai(req: Any) -> Any | None:
         node = _structured(req.structured_outputs)
         if node is not None:
             found.append(("structured_outputs", node))
-    guided = {"guided_json": (req.guided_json, _json_schema), "guided_regex": (req.guided_regex, _regex),
-              "guided_choice": (req.guided_choice, _choice), "guided_grammar": (req.guided_grammar, _grammar)}
+    guided = {
+        "guided_json": (req.guided_json, _json_schema),
+        "guided_regex": (req.guided_regex, _regex),
+        "guided_choice": (req.guided_choice, _choice),
+        "guided_grammar": (req.guided_grammar, _grammar),
+    }
     for name, (value, build) in guided.items():
         if value is not None:
             found.append((name, build(value, name)))
@@ -110,8 +145,11 @@ def constraint_from_openai(req: Any) -> Any | None:
             found.append((name, getattr(req, name)))
     if len(found) > 1:
         names = ", ".join(name for name, _ in found)
-        raise _bad(f"give at most one constraint (response_format, structured_outputs, guided_*, "
-                   f"ananke_constraint, constraint_spec); got {names}", found[1][0])
+        raise _bad(
+            f"give at most one constraint (response_format, structured_outputs, guided_*, "
+            f"ananke_constraint, constraint_spec); got {names}",
+            found[1][0],
+        )
     return found[0][1] if found else None
 
 
@@ -126,8 +164,9 @@ def check_extra_fields(extra: dict[str, Any], neutral: dict[str, tuple[Any, ...]
             continue
         else:
             message = f"{name}={json.dumps(value)[:80]} is not supported (accepted: {_values(allowed)})"
-        raise ApiError(422, "invalid_request", message, param=name,
-                       diagnostics=[{"message": message, "pointer": f"/{name}"}])
+        raise ApiError(
+            422, "invalid_request", message, param=name, diagnostics=[{"message": message, "pointer": f"/{name}"}]
+        )
 
 
 def _values(allowed: tuple[Any, ...]) -> str:
@@ -142,8 +181,9 @@ def _content_text(content: Any, index: int) -> str:
     texts = []
     for part in content:
         if part.get("type") != "text" or not isinstance(part.get("text"), str):
-            raise ApiError(422, "invalid_request", f"messages[{index}]: only text content parts are supported",
-                           param="messages")
+            raise ApiError(
+                422, "invalid_request", f"messages[{index}]: only text content parts are supported", param="messages"
+            )
         texts.append(part["text"])
     return "".join(texts)
 
@@ -172,48 +212,84 @@ def finish_reason(reason: str) -> str:
 
 def usage(resp: Any) -> dict[str, int]:
     prompt = int(resp.metadata.prompt_tokens or 0)
-    return {"prompt_tokens": prompt, "completion_tokens": resp.tokens_generated,
-            "total_tokens": prompt + resp.tokens_generated}
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": resp.tokens_generated,
+        "total_tokens": prompt + resp.tokens_generated,
+    }
 
 
 def _ananke(resp: Any) -> dict[str, Any]:
-    return {"constraint_satisfied": resp.constraint_satisfied, "finish_reason": resp.finish_reason,
-            **resp.metadata.model_dump(mode="json")}
+    return {
+        "constraint_satisfied": resp.constraint_satisfied,
+        "finish_reason": resp.finish_reason,
+        **resp.metadata.model_dump(mode="json"),
+    }
 
 
 def chat_body(resp: Any, rid: str, created: int | None = None) -> dict[str, Any]:
     return {
-        "id": f"chatcmpl-{rid}", "object": "chat.completion", "created": created or int(time.time()),
+        "id": f"chatcmpl-{rid}",
+        "object": "chat.completion",
+        "created": created or int(time.time()),
         "model": resp.model_name,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": resp.generated_text},
-                     "logprobs": None, "finish_reason": finish_reason(resp.finish_reason)}],
-        "usage": usage(resp), "ananke": _ananke(resp),
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": resp.generated_text},
+                "logprobs": None,
+                "finish_reason": finish_reason(resp.finish_reason),
+            }
+        ],
+        "usage": usage(resp),
+        "ananke": _ananke(resp),
     }
 
 
 def completion_body(resp: Any, rid: str, created: int | None = None) -> dict[str, Any]:
     return {
-        "id": f"cmpl-{rid}", "object": "text_completion", "created": created or int(time.time()),
+        "id": f"cmpl-{rid}",
+        "object": "text_completion",
+        "created": created or int(time.time()),
         "model": resp.model_name,
-        "choices": [{"index": 0, "text": resp.generated_text, "logprobs": None,
-                     "finish_reason": finish_reason(resp.finish_reason)}],
-        "usage": usage(resp), "ananke": _ananke(resp),
+        "choices": [
+            {
+                "index": 0,
+                "text": resp.generated_text,
+                "logprobs": None,
+                "finish_reason": finish_reason(resp.finish_reason),
+            }
+        ],
+        "usage": usage(resp),
+        "ananke": _ananke(resp),
     }
 
 
-def chat_chunk(rid: str, model: str, created: int, *, delta: dict[str, Any], finish: str | None = None,
-               resp: Any = None) -> dict[str, Any]:
-    body = {"id": f"chatcmpl-{rid}", "object": "chat.completion.chunk", "created": created, "model": model,
-            "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]}
+def chat_chunk(
+    rid: str, model: str, created: int, *, delta: dict[str, Any], finish: str | None = None, resp: Any = None
+) -> dict[str, Any]:
+    body = {
+        "id": f"chatcmpl-{rid}",
+        "object": "chat.completion.chunk",
+        "created": created,
+        "model": model,
+        "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
+    }
     if resp is not None:
         body["ananke"] = _ananke(resp)
     return body
 
 
-def completion_chunk(rid: str, model: str, created: int, *, text: str, finish: str | None = None,
-                     resp: Any = None) -> dict[str, Any]:
-    body = {"id": f"cmpl-{rid}", "object": "text_completion", "created": created, "model": model,
-            "choices": [{"index": 0, "text": text, "logprobs": None, "finish_reason": finish}]}
+def completion_chunk(
+    rid: str, model: str, created: int, *, text: str, finish: str | None = None, resp: Any = None
+) -> dict[str, Any]:
+    body = {
+        "id": f"cmpl-{rid}",
+        "object": "text_completion",
+        "created": created,
+        "model": model,
+        "choices": [{"index": 0, "text": text, "logprobs": None, "finish_reason": finish}],
+    }
     if resp is not None:
         body["ananke"] = _ananke(resp)
     return body

@@ -35,8 +35,12 @@ __all__ = ["router"]
 
 router = APIRouter(route_class=CheckedJSONRoute)
 #: 200 is JSON, or with ``stream: true`` Server-Sent Events
-STREAMABLE = {200: {"description": "JSON, or Server-Sent Events with `stream: true`",
-                    "content": {"application/json": {}, "text/event-stream": {"schema": {"type": "string"}}}}}
+STREAMABLE = {
+    200: {
+        "description": "JSON, or Server-Sent Events with `stream: true`",
+        "content": {"application/json": {}, "text/event-stream": {"schema": {"type": "string"}}},
+    }
+}
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
@@ -64,8 +68,9 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _json(data: Any, status: int = 200) -> Response:
-    return Response(json.dumps(data, ensure_ascii=False, separators=(",", ":")), status_code=status,
-                    media_type="application/json")
+    return Response(
+        json.dumps(data, ensure_ascii=False, separators=(",", ":")), status_code=status, media_type="application/json"
+    )
 
 
 def _sse(data: Any) -> str:
@@ -79,9 +84,17 @@ def _no_constraint(value: Any) -> bool:
     return value is None or value == {}
 
 
-def build_request(state: ServerState, rid: str, *, prompt: str, max_tokens: int | None = None,
-                  temperature: float | None = None, top_p: float | None = None, top_k: int | None = None,
-                  **fields: Any) -> GenerationRequest:
+def build_request(
+    state: ServerState,
+    rid: str,
+    *,
+    prompt: str,
+    max_tokens: int | None = None,
+    temperature: float | None = None,
+    top_p: float | None = None,
+    top_k: int | None = None,
+    **fields: Any,
+) -> GenerationRequest:
     """A :class:`GenerationRequest` with the configured defaults for omitted sampling fields."""
     cfg = state.config
     max_tokens = cfg["generation.max_tokens"] if max_tokens is None else max_tokens
@@ -90,8 +103,9 @@ def build_request(state: ServerState, rid: str, *, prompt: str, max_tokens: int 
         raise RequestError(f"max_tokens must be at most {cap}; got {max_tokens}", field="max_tokens")
     chars = len(prompt) + len(fields.get("context") or "")
     if chars > cfg["limits.max_prompt_chars"]:
-        raise RequestError(f"prompt is {chars} characters; the limit is {cfg['limits.max_prompt_chars']}",
-                           field="prompt")
+        raise RequestError(
+            f"prompt is {chars} characters; the limit is {cfg['limits.max_prompt_chars']}", field="prompt"
+        )
     return GenerationRequest(
         prompt=prompt,
         max_tokens=max_tokens,
@@ -128,14 +142,19 @@ async def _unless_abandoned(request: Request | None, state: ServerState, work: A
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
     if state.draining:
-        raise ApiError(503, "shutting_down", "the server shut down before this request could finish; retry",
-                       headers={"Retry-After": "5"})
+        raise ApiError(
+            503,
+            "shutting_down",
+            "the server shut down before this request could finish; retry",
+            headers={"Retry-After": "5"},
+        )
     state.metrics.rejected.labels("client_disconnected").inc()
     raise ApiError(499, "client_disconnected", "the client closed the connection; the generation was stopped")
 
 
-async def generate(state: ServerState, req: GenerationRequest, route: str,
-                   request: Request | None = None) -> GenerationResponse:
+async def generate(
+    state: ServerState, req: GenerationRequest, route: str, request: Request | None = None
+) -> GenerationResponse:
     """Admission → compile (bounded, off the loop) → the service → metrics.
 
     The generation stops when the client disconnects or the shutdown grace period ends.
@@ -155,8 +174,9 @@ async def generate(state: ServerState, req: GenerationRequest, route: str,
     return resp
 
 
-async def open_stream(state: ServerState, req: GenerationRequest, route: str
-                      ) -> AsyncIterator[StreamDelta | GenerationResponse]:
+async def open_stream(
+    state: ServerState, req: GenerationRequest, route: str
+) -> AsyncIterator[StreamDelta | GenerationResponse]:
     """Start a stream; bad input raises here, before any byte of the response is sent."""
     service = state.require_service()
     state.acquire()
@@ -202,12 +222,18 @@ def _stream_response(events: AsyncIterator[str]) -> StreamingResponse:
 _HEALTH_503 = {503: {"description": "loading, unhealthy or draining (same body, `status` says which)"}}
 
 
-@router.get("/health", responses=_HEALTH_503, tags=["service"],
-            summary="Liveness and readiness (never waits behind generation)")
+@router.get(
+    "/health", responses=_HEALTH_503, tags=["service"], summary="Liveness and readiness (never waits behind generation)"
+)
 async def health(request: Request) -> Response:
     state = _state(request)
-    body: dict[str, Any] = {"status": "healthy", "service": "ananke-inference", "version": ananke.__version__,
-                            "model": state.model_name(), "engine": state.config["engine"]}
+    body: dict[str, Any] = {
+        "status": "healthy",
+        "service": "ananke-inference",
+        "version": ananke.__version__,
+        "model": state.model_name(),
+        "engine": state.config["engine"],
+    }
     if state.service is not None:
         try:
             body.update(state.service.health())
@@ -234,8 +260,10 @@ async def maze_models(request: Request) -> list[str]:
 @router.get("/v1/models", tags=["openai"], summary="OpenAI: list models")
 async def openai_models(request: Request) -> dict[str, Any]:
     state = _state(request)
-    return {"object": "list", "data": [{"id": state.model_name(), "object": "model", "created": int(state.started),
-                                        "owned_by": "ananke"}]}
+    return {
+        "object": "list",
+        "data": [{"id": state.model_name(), "object": "model", "created": int(state.started), "owned_by": "ananke"}],
+    }
 
 
 @router.get("/metrics", tags=["service"], summary="Prometheus metrics")
@@ -253,24 +281,35 @@ def seed_body(resp: GenerationResponse) -> dict[str, Any]:
     return body
 
 
-@router.post("/generate_api", responses=ERROR_RESPONSES, tags=["seed"],
-             summary="Seed service: constrained generation")
+@router.post("/generate_api", responses=ERROR_RESPONSES, tags=["seed"], summary="Seed service: constrained generation")
 async def generate_api(body: SeedRequest, request: Request) -> Response:
     state = _state(request)
     rid = _rid(request)
     try:
         req = build_request(
-            state, rid, prompt=body.prompt,
+            state,
+            rid,
+            prompt=body.prompt,
             constraints=None if _no_constraint(body.constraints) else body.constraints,
-            constraint=body.constraint, constraint_ir=body.constraint_ir, max_tokens=body.max_tokens,
-            temperature=body.temperature, top_p=body.top_p, top_k=body.top_k, seed=body.seed,
-            stop_sequences=body.stop_sequences, context=body.context, lenient=body.lenient, chat=body.chat,
-            request_id=body.request_id)
+            constraint=body.constraint,
+            constraint_ir=body.constraint_ir,
+            max_tokens=body.max_tokens,
+            temperature=body.temperature,
+            top_p=body.top_p,
+            top_k=body.top_k,
+            seed=body.seed,
+            stop_sequences=body.stop_sequences,
+            context=body.context,
+            lenient=body.lenient,
+            chat=body.chat,
+            request_id=body.request_id,
+        )
         resp = await generate(state, req, "/generate_api", request)
     except Exception as exc:  # noqa: BLE001 - the seed body carries every error
         err = api_error_from(exc)
-        return JSONResponse(seed_error_body(err, body.request_id or rid, state.model_name()), err.status,
-                            headers=err.headers)
+        return JSONResponse(
+            seed_error_body(err, body.request_id or rid, state.model_name()), err.status, headers=err.headers
+        )
     return _json(seed_body(resp))
 
 
@@ -279,11 +318,22 @@ async def generate_api(body: SeedRequest, request: Request) -> Response:
 
 def _maze_request(state: ServerState, body: MazeRequest, rid: str) -> GenerationRequest:
     return build_request(
-        state, rid, prompt=body.prompt, constraints=None if _no_constraint(body.constraints) else body.constraints,
-        max_tokens=body.max_tokens, temperature=body.temperature, top_p=body.top_p, top_k=body.top_k,
-        seed=body.seed, stop_sequences=body.stop_sequences, lenient=body.lenient, chat=body.chat,
-        constraint=body.constraint, constraint_ir=body.constraint_ir,
-        context=body.context if isinstance(body.context, str) else None)
+        state,
+        rid,
+        prompt=body.prompt,
+        constraints=None if _no_constraint(body.constraints) else body.constraints,
+        max_tokens=body.max_tokens,
+        temperature=body.temperature,
+        top_p=body.top_p,
+        top_k=body.top_k,
+        seed=body.seed,
+        stop_sequences=body.stop_sequences,
+        lenient=body.lenient,
+        chat=body.chat,
+        constraint=body.constraint,
+        constraint_ir=body.constraint_ir,
+        context=body.context if isinstance(body.context, str) else None,
+    )
 
 
 def maze_body(resp: GenerationResponse) -> dict[str, Any]:
@@ -296,10 +346,12 @@ def maze_body(resp: GenerationResponse) -> dict[str, Any]:
         "generated_text": resp.generated_text,
         "tokens_generated": n,
         "model": resp.model_name,
-        "stats": {"total_time_ms": int(round(resp.generation_time_ms)),
-                  "time_per_token_us": int(round(gen_ms * 1000.0 / n)) if n else 0,
-                  "constraint_checks": checks,
-                  "avg_constraint_check_us": int(round(meta.mask_us_per_token)) if checks else 0},
+        "stats": {
+            "total_time_ms": int(round(resp.generation_time_ms)),
+            "time_per_token_us": int(round(gen_ms * 1000.0 / n)) if n else 0,
+            "constraint_checks": checks,
+            "avg_constraint_check_us": int(round(meta.mask_us_per_token)) if checks else 0,
+        },
         "constraint_satisfied": resp.constraint_satisfied,
         "finish_reason": resp.finish_reason,
         "metadata": meta.model_dump(mode="json"),
@@ -314,8 +366,12 @@ async def maze_generate(body: MazeRequest, request: Request) -> Response:
     return _json(maze_body(resp))
 
 
-@router.post("/generate/stream", responses={**ERROR_RESPONSES, **SSE_RESPONSE}, tags=["maze"],
-             summary='Maze: SSE stream of data: {"token", "done", "error"} events, then data: [DONE]')
+@router.post(
+    "/generate/stream",
+    responses={**ERROR_RESPONSES, **SSE_RESPONSE},
+    tags=["maze"],
+    summary='Maze: SSE stream of data: {"token", "done", "error"} events, then data: [DONE]',
+)
 @guarded
 async def maze_stream(body: MazeRequest, request: Request) -> StreamingResponse:
     state = _state(request)
@@ -325,8 +381,9 @@ async def maze_stream(body: MazeRequest, request: Request) -> StreamingResponse:
         try:
             async for item in items:
                 if isinstance(item, GenerationResponse):
-                    yield _sse({"token": "", "done": True, "error": None, **maze_body(item),
-                                "response": seed_body(item)})
+                    yield _sse(
+                        {"token": "", "done": True, "error": None, **maze_body(item), "response": seed_body(item)}
+                    )
                 elif item.text:
                     yield _sse({"token": item.text, "done": False, "error": None})
         except Exception as exc:  # noqa: BLE001 - reported in the stream; the headers are already sent
@@ -349,26 +406,47 @@ def _check_openai(body: Any) -> Any:
     if body.n not in (None, 1):
         raise ApiError(422, "invalid_request", "only n=1 is supported", param="n")
     if getattr(body, "logprobs", None):
-        raise ApiError(422, "invalid_request", "logprobs is not supported", param="logprobs",
-                       diagnostics=[{"message": "logprobs is not supported", "pointer": "/logprobs"}])
+        raise ApiError(
+            422,
+            "invalid_request",
+            "logprobs is not supported",
+            param="logprobs",
+            diagnostics=[{"message": "logprobs is not supported", "pointer": "/logprobs"}],
+        )
     oai.check_extra_fields(body.model_extra or {}, OPENAI_NEUTRAL)
     return oai.constraint_from_openai(body)
 
 
-def _openai_request(state: ServerState, body: Any, rid: str, prompt: str, max_tokens: int | None,
-                    chat: bool) -> GenerationRequest:
+def _openai_request(
+    state: ServerState, body: Any, rid: str, prompt: str, max_tokens: int | None, chat: bool
+) -> GenerationRequest:
     constraint = _check_openai(body)
-    return build_request(state, rid, prompt=prompt, constraint=constraint, max_tokens=max_tokens,
-                         temperature=body.temperature, top_p=body.top_p, top_k=body.top_k, seed=body.seed,
-                         stop_sequences=_stops(body.stop), lenient=body.lenient, chat=chat)
+    return build_request(
+        state,
+        rid,
+        prompt=prompt,
+        constraint=constraint,
+        max_tokens=max_tokens,
+        temperature=body.temperature,
+        top_p=body.top_p,
+        top_k=body.top_k,
+        seed=body.seed,
+        stop_sequences=_stops(body.stop),
+        lenient=body.lenient,
+        chat=chat,
+    )
 
 
 def _openai_error_event(exc: Exception, rid: str) -> str:
     return _sse(error_body(api_error_from(exc), rid))
 
 
-@router.post("/v1/chat/completions", responses={**ERROR_RESPONSES, **STREAMABLE}, tags=["openai"],
-             summary="OpenAI: chat completions (stream supported)")
+@router.post(
+    "/v1/chat/completions",
+    responses={**ERROR_RESPONSES, **STREAMABLE},
+    tags=["openai"],
+    summary="OpenAI: chat completions (stream supported)",
+)
 @guarded
 async def chat_completions(body: ChatCompletionRequest, request: Request) -> Response:
     state = _state(request)
@@ -389,8 +467,16 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> Res
                 if isinstance(item, GenerationResponse):
                     yield _sse(oai.chat_chunk(rid, model, created, delta={}, finish=item.finish_reason, resp=item))
                     if include_usage:
-                        yield _sse({"id": f"chatcmpl-{rid}", "object": "chat.completion.chunk", "created": created,
-                                    "model": model, "choices": [], "usage": oai.usage(item)})
+                        yield _sse(
+                            {
+                                "id": f"chatcmpl-{rid}",
+                                "object": "chat.completion.chunk",
+                                "created": created,
+                                "model": model,
+                                "choices": [],
+                                "usage": oai.usage(item),
+                            }
+                        )
                 elif item.text:
                     yield _sse(oai.chat_chunk(rid, model, created, delta={"content": item.text}))
         except Exception as exc:  # noqa: BLE001
@@ -400,16 +486,21 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> Res
     return _stream_response(events())
 
 
-@router.post("/v1/completions", responses={**ERROR_RESPONSES, **STREAMABLE}, tags=["openai"],
-             summary="OpenAI: text completions (stream supported)")
+@router.post(
+    "/v1/completions",
+    responses={**ERROR_RESPONSES, **STREAMABLE},
+    tags=["openai"],
+    summary="OpenAI: text completions (stream supported)",
+)
 @guarded
 async def completions(body: CompletionRequest, request: Request) -> Response:
     state = _state(request)
     rid = _rid(request)
     if isinstance(body.prompt, list):
         if len(body.prompt) != 1:
-            raise ApiError(422, "invalid_request", "prompt must be a string or a list of exactly one string",
-                           param="prompt")
+            raise ApiError(
+                422, "invalid_request", "prompt must be a string or a list of exactly one string", param="prompt"
+            )
         prompt = body.prompt[0]
     else:
         prompt = body.prompt
@@ -432,11 +523,18 @@ async def completions(body: CompletionRequest, request: Request) -> Response:
         try:
             async for item in items:
                 if isinstance(item, GenerationResponse):
-                    yield _sse(oai.completion_chunk(rid, model, created, text="", finish=item.finish_reason,
-                                                    resp=item))
+                    yield _sse(oai.completion_chunk(rid, model, created, text="", finish=item.finish_reason, resp=item))
                     if include_usage:
-                        yield _sse({"id": f"cmpl-{rid}", "object": "text_completion", "created": created,
-                                    "model": model, "choices": [], "usage": oai.usage(item)})
+                        yield _sse(
+                            {
+                                "id": f"cmpl-{rid}",
+                                "object": "text_completion",
+                                "created": created,
+                                "model": model,
+                                "choices": [],
+                                "usage": oai.usage(item),
+                            }
+                        )
                 elif item.text:
                     yield _sse(oai.completion_chunk(rid, model, created, text=item.text))
         except Exception as exc:  # noqa: BLE001
@@ -449,8 +547,12 @@ async def completions(body: CompletionRequest, request: Request) -> Response:
 # -- compile-only --------------------------------------------------------------------------------------
 
 
-@router.post("/v1/constraints/validate", responses=ERROR_RESPONSES, tags=["constraints"],
-             summary="Compile-only validation: 200 with valid true/false and diagnostics")
+@router.post(
+    "/v1/constraints/validate",
+    responses=ERROR_RESPONSES,
+    tags=["constraints"],
+    summary="Compile-only validation: 200 with valid true/false and diagnostics",
+)
 @guarded
 async def validate_constraint(body: ConstraintRequest, request: Request) -> Response:
     state = _state(request)
@@ -461,28 +563,36 @@ async def validate_constraint(body: ConstraintRequest, request: Request) -> Resp
         report = await asyncio.wait_for(remote(body.constraint, lenient=body.lenient, kind=body.kind), limit * 3)
         return _json(report)
     tokenizer = state.tokenizer()
-    report = await state.off_loop(lambda: ananke.validate(body.constraint, lenient=body.lenient,
-                                                          tokenizer=tokenizer, kind=body.kind),
-                                  "validating the constraint")
+    report = await state.off_loop(
+        lambda: ananke.validate(body.constraint, lenient=body.lenient, tokenizer=tokenizer, kind=body.kind),
+        "validating the constraint",
+    )
     data = report.model_dump(mode="json")
     if tokenizer is None and service is None:
         data["warnings"] = [*data["warnings"], "the model is not loaded yet: validated without its tokenizer"]
     return _json(data)
 
 
-@router.post("/v1/constraints/compile", responses=ERROR_RESPONSES, tags=["constraints"],
-             summary="Compile: the lowered llguidance grammars, static token set and fingerprint (400 + diagnostics)")
+@router.post(
+    "/v1/constraints/compile",
+    responses=ERROR_RESPONSES,
+    tags=["constraints"],
+    summary="Compile: the lowered llguidance grammars, static token set and fingerprint (400 + diagnostics)",
+)
 @guarded
 async def compile_constraint(body: ConstraintRequest, request: Request) -> Response:
     state = _state(request)
     service = state.service
     started = time.perf_counter()
     if service is not None:
-        compiled, hit = await state.off_loop(lambda: service.compile(body.constraint, lenient=body.lenient,
-                                                                     kind=body.kind))
+        compiled, hit = await state.off_loop(
+            lambda: service.compile(body.constraint, lenient=body.lenient, kind=body.kind)
+        )
     else:
-        compiled, hit = await state.off_loop(lambda: ananke.compile(body.constraint, lenient=body.lenient,
-                                                                    kind=body.kind)), False
+        compiled, hit = (
+            await state.off_loop(lambda: ananke.compile(body.constraint, lenient=body.lenient, kind=body.kind)),
+            False,
+        )
     data = compiled.to_json()
     data["cache_hit"] = hit
     data["request_ms"] = round((time.perf_counter() - started) * 1000.0, 3)

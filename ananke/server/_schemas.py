@@ -26,10 +26,14 @@ __all__ = [
 
 _SEED = Field(None, ge=0, le=2**63 - 1, description="sampling seed (reproducible on one engine)")
 # Bounds the service checks itself (so that the 422 names the limit in force); shown in the schema.
-_MAX_TOKENS = Field(None, json_schema_extra={"minimum": 1, "maximum": 4096},
-                    description="1 ≤ max_tokens ≤ limits.max_tokens_cap (default cap 4096)")
-_TEMPERATURE = Field(None, json_schema_extra={"minimum": 0, "maximum": 2},
-                     description="0 ≤ temperature ≤ 2; 0 is greedy")
+_MAX_TOKENS = Field(
+    None,
+    json_schema_extra={"minimum": 1, "maximum": 4096},
+    description="1 ≤ max_tokens ≤ limits.max_tokens_cap (default cap 4096)",
+)
+_TEMPERATURE = Field(
+    None, json_schema_extra={"minimum": 0, "maximum": 2}, description="0 ≤ temperature ≤ 2; 0 is greedy"
+)
 _TOP_P = Field(None, json_schema_extra={"exclusiveMinimum": 0, "maximum": 1}, description="0 < top_p ≤ 1")
 _TOP_K = Field(None, json_schema_extra={"minimum": 0}, description="top_k ≥ 0; 0 disables")
 _PROMPT = Field(json_schema_extra={"maxLength": 200000}, description="at most limits.max_prompt_chars characters")
@@ -46,9 +50,11 @@ class _Diagnostic(BaseModel):
 
 
 class _ErrorBody(BaseModel):
-    type: str = Field(description="invalid_json, constraint_error, constraint_limit, compile_timeout, unauthorized, "
-                                  "not_found, request_timeout, payload_too_large, invalid_request, queue_full, "
-                                  "loading, unavailable, shutting_down, timeout, engine_error, internal_error")
+    type: str = Field(
+        description="invalid_json, constraint_error, constraint_limit, compile_timeout, unauthorized, "
+        "not_found, request_timeout, payload_too_large, invalid_request, queue_full, "
+        "loading, unavailable, shutting_down, timeout, engine_error, internal_error"
+    )
     message: str
     param: str | None = None
     code: int
@@ -78,32 +84,55 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 #: a streamed answer: Server-Sent Events
 SSE_RESPONSE: dict[int | str, dict[str, Any]] = {
-    200: {"description": "Server-Sent Events: `data: {json}` per event, then `data: [DONE]`",
-          "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+    200: {
+        "description": "Server-Sent Events: `data: {json}` per event, then `data: [DONE]`",
+        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+    },
 }
-_CONSTRAINT_DOC = ("any accepted constraint input: ConstraintIR v1, a bare node, the seed ConstraintSpec, "
-                   "Braid IR, Maze constraints, {type: json|grammar|regex, ...}, or constraint text")
+_CONSTRAINT_DOC = (
+    "any accepted constraint input: ConstraintIR v1, a bare node, the seed ConstraintSpec, "
+    "Braid IR, Maze constraints, {type: json|grammar|regex, ...}, or constraint text"
+)
 
 
 class SeedRequest(BaseModel):
     """The seed service's ``/generate_api`` body; an unknown field is a 422 naming it (a misspelled
     ``constraints`` must not run unconstrained)."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "prompt": "Give a person as JSON.", "max_tokens": 64,
-        "constraints": {"json_schema": {"type": "object", "properties": {"name": {"type": "string"}},
-                                        "required": ["name"]}}}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "prompt": "Give a person as JSON.",
+                    "max_tokens": 64,
+                    "constraints": {
+                        "json_schema": {
+                            "type": "object",
+                            "properties": {"name": {"type": "string"}},
+                            "required": ["name"],
+                        }
+                    },
+                }
+            ]
+        },
+    )
 
     prompt: str = _PROMPT
     constraints: Any = Field(None, description="the seed ConstraintSpec, or " + _CONSTRAINT_DOC)
     constraint: Any = Field(None, description="ConstraintIR v1, or " + _CONSTRAINT_DOC)
     constraint_ir: Any = Field(None, description="Braid's ConstraintIR")
-    max_tokens: int | None = Field(None, json_schema_extra={"minimum": 1, "maximum": 4096},
-                                   description="default 2048 (generation.max_tokens); at most limits.max_tokens_cap")
-    temperature: float | None = Field(None, json_schema_extra={"minimum": 0, "maximum": 2},
-                                      description="default 0.7; 0 is greedy")
-    top_p: float | None = Field(None, json_schema_extra={"exclusiveMinimum": 0, "maximum": 1},
-                                description="default 0.95")
+    max_tokens: int | None = Field(
+        None,
+        json_schema_extra={"minimum": 1, "maximum": 4096},
+        description="default 2048 (generation.max_tokens); at most limits.max_tokens_cap",
+    )
+    temperature: float | None = Field(
+        None, json_schema_extra={"minimum": 0, "maximum": 2}, description="default 0.7; 0 is greedy"
+    )
+    top_p: float | None = Field(
+        None, json_schema_extra={"exclusiveMinimum": 0, "maximum": 1}, description="default 0.95"
+    )
     top_k: int | None = Field(None, json_schema_extra={"minimum": 0}, description="default 50; 0 disables")
     seed: int | None = _SEED
     stop_sequences: list[str] | None = None
@@ -124,8 +153,9 @@ class MazeRequest(BaseModel):
     max_tokens: int | None = _MAX_TOKENS
     temperature: float | None = _TEMPERATURE
     model: str | None = Field(None, description="informational; the served model answers")
-    context: Any = Field(None, description="a string is prepended to the prompt; Maze's context object is kept "
-                                           "out of the prompt")
+    context: Any = Field(
+        None, description="a string is prepended to the prompt; Maze's context object is kept out of the prompt"
+    )
     top_p: float | None = _TOP_P
     top_k: int | None = _TOP_K
     seed: int | None = _SEED
@@ -147,14 +177,32 @@ class ChatMessage(BaseModel):
 #: (accepted); any other value is a 422 naming the field, and a field in neither the models nor
 #: this table is a 422 too. ``...`` means "any value" (informational fields).
 OPENAI_NEUTRAL: dict[str, tuple[Any, ...]] = {
-    "user": (...,), "metadata": (...,), "store": (...,), "service_tier": (...,), "safety_identifier": (...,),
-    "prompt_cache_key": (...,), "parallel_tool_calls": (...,), "reasoning_effort": (...,),
-    "frequency_penalty": (None, 0, 0.0), "presence_penalty": (None, 0, 0.0), "repetition_penalty": (None, 1, 1.0),
-    "logit_bias": (None, {}), "top_logprobs": (None, 0), "min_p": (None, 0, 0.0), "min_tokens": (None, 0),
-    "tools": (None, []), "functions": (None, []), "tool_choice": (None, "none", "auto"),
-    "function_call": (None, "none", "auto"), "suffix": (None, ""), "ignore_eos": (None, False),
-    "modalities": (None, ["text"]), "prediction": (None,), "audio": (None,),
-    "skip_special_tokens": (None, True), "include_stop_str_in_output": (None, False),
+    "user": (...,),
+    "metadata": (...,),
+    "store": (...,),
+    "service_tier": (...,),
+    "safety_identifier": (...,),
+    "prompt_cache_key": (...,),
+    "parallel_tool_calls": (...,),
+    "reasoning_effort": (...,),
+    "frequency_penalty": (None, 0, 0.0),
+    "presence_penalty": (None, 0, 0.0),
+    "repetition_penalty": (None, 1, 1.0),
+    "logit_bias": (None, {}),
+    "top_logprobs": (None, 0),
+    "min_p": (None, 0, 0.0),
+    "min_tokens": (None, 0),
+    "tools": (None, []),
+    "functions": (None, []),
+    "tool_choice": (None, "none", "auto"),
+    "function_call": (None, "none", "auto"),
+    "suffix": (None, ""),
+    "ignore_eos": (None, False),
+    "modalities": (None, ["text"]),
+    "prediction": (None,),
+    "audio": (None,),
+    "skip_special_tokens": (None, True),
+    "include_stop_str_in_output": (None, False),
 }
 
 
@@ -172,17 +220,21 @@ class _OpenAIBase(BaseModel):
     stream_options: dict[str, Any] | None = None
     n: int | None = Field(None, description="only 1 is supported")
     response_format: dict[str, Any] | None = Field(
-        None, description='{"type": "json_schema", "json_schema": {"name", "schema"}} | {"type": "json_object"} '
-                          '| {"type": "text"}')
+        None,
+        description='{"type": "json_schema", "json_schema": {"name", "schema"}} | {"type": "json_object"} '
+        '| {"type": "text"}',
+    )
     structured_outputs: dict[str, Any] | None = Field(
-        None, description="vLLM-style: exactly one of json, regex, choice, grammar (or json_object: true)")
+        None, description="vLLM-style: exactly one of json, regex, choice, grammar (or json_object: true)"
+    )
     guided_json: Any = None
     guided_regex: str | None = None
     guided_choice: list[str] | None = None
     guided_grammar: str | None = None
     ananke_constraint: Any = Field(None, description="Ananke extension: " + _CONSTRAINT_DOC)
-    constraint_spec: Any = Field(None, description="the seed CLI's spelling: the seed ConstraintSpec, or "
-                                                   + _CONSTRAINT_DOC)
+    constraint_spec: Any = Field(
+        None, description="the seed CLI's spelling: the seed ConstraintSpec, or " + _CONSTRAINT_DOC
+    )
     lenient: bool = False
 
 
@@ -202,11 +254,18 @@ class CompletionRequest(_OpenAIBase):
 class ConstraintRequest(BaseModel):
     """Body of ``/v1/constraints/validate`` and ``/v1/constraints/compile``."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"constraint": {"kind": "regex", "pattern": "[0-9]{3}"}},
-        {"constraint": "start: \"yes\" | \"no\"", "kind": "lark"}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"constraint": {"kind": "regex", "pattern": "[0-9]{3}"}},
+                {"constraint": 'start: "yes" | "no"', "kind": "lark"},
+            ]
+        },
+    )
 
     constraint: Any = Field(description=_CONSTRAINT_DOC)
     kind: Literal["json_schema", "lark", "gbnf", "regex", "ir"] | None = Field(
-        None, description="how to read constraint text that is not self-describing")
+        None, description="how to read constraint text that is not self-describing"
+    )
     lenient: bool = False

@@ -59,8 +59,9 @@ class ServerState:
         started = time.perf_counter()
         try:
             self.service = await asyncio.get_running_loop().run_in_executor(None, self.factory)
-            log.info("model ready", extra={"load_s": round(time.perf_counter() - started, 2),
-                                           "model": self.model_name()})
+            log.info(
+                "model ready", extra={"load_s": round(time.perf_counter() - started, 2), "model": self.model_name()}
+            )
         except Exception as exc:  # noqa: BLE001 - reported by /health, the server stays up
             self.load_error = f"{type(exc).__name__}: {exc}"
             log.exception("loading the model failed")
@@ -95,8 +96,12 @@ class ServerState:
         limit = int(self.config["limits.max_queue"])
         if self.inflight >= limit:
             self.metrics.rejected.labels("queue_full").inc()
-            raise ApiError(429, "queue_full", f"the generation queue is full ({limit} requests in flight); "
-                                              "retry later", headers={"Retry-After": "1"})
+            raise ApiError(
+                429,
+                "queue_full",
+                f"the generation queue is full ({limit} requests in flight); retry later",
+                headers={"Retry-After": "1"},
+            )
         self.inflight += 1
         self._idle.clear()
         self.metrics.queue_depth.set(self.inflight)
@@ -159,15 +164,25 @@ class ServerState:
                 break
             if started and time.monotonic() >= started[0] + limit:
                 message = f"{what} took longer than {limit:g} s (limits.compile_timeout_s)"
-                raise ApiError(400, "compile_timeout", message, param="constraint",
-                               diagnostics=[{"message": message, "pointer": ""}])
+                raise ApiError(
+                    400,
+                    "compile_timeout",
+                    message,
+                    param="constraint",
+                    diagnostics=[{"message": message, "pointer": ""}],
+                )
         try:
             return future.result()
         except ConstraintLimitError as exc:
             if "compiling took longer than" in str(exc):
                 message = f"{what} took longer than {limit:g} s (limits.compile_timeout_s)"
-                raise ApiError(400, "compile_timeout", message, param="constraint",
-                               diagnostics=[{"message": message, "pointer": ""}]) from exc
+                raise ApiError(
+                    400,
+                    "compile_timeout",
+                    message,
+                    param="constraint",
+                    diagnostics=[{"message": message, "pointer": ""}],
+                ) from exc
             raise
 
     async def precompile(self, service: Any, source: Any, lenient: bool) -> tuple[bool, float]:

@@ -54,22 +54,23 @@ def _deferred(node: dict, lenient: bool, tokenizer=None) -> tuple[str, object]:
     return "ok", (compiled.grammars, compiled.warnings, compiled.exact)
 
 
-LEAVES = st.sampled_from([
-    {"type": "string", "maxLength": 4},
-    {"type": "integer", "minimum": 0},
-    {"type": "string", "format": "date"},
-    {"type": "string", "format": "no-such-format"},  # unknown format: strict refuses, lenient drops
-    {"not": {"type": "string"}},  # rewritten exactly
-    {"type": "array", "items": {"type": "integer"}, "uniqueItems": True},  # not exact: refused / weakened
-    {"oneOf": [{"type": "string"}, {"type": "integer"}]},  # disjoint: rewritten to anyOf
-    {"oneOf": [{"type": "string"}, {"type": "string", "maxLength": 2}]},  # overlapping
-    {"enum": ["a", "b"]},
-])
+LEAVES = st.sampled_from(
+    [
+        {"type": "string", "maxLength": 4},
+        {"type": "integer", "minimum": 0},
+        {"type": "string", "format": "date"},
+        {"type": "string", "format": "no-such-format"},  # unknown format: strict refuses, lenient drops
+        {"not": {"type": "string"}},  # rewritten exactly
+        {"type": "array", "items": {"type": "integer"}, "uniqueItems": True},  # not exact: refused / weakened
+        {"oneOf": [{"type": "string"}, {"type": "integer"}]},  # disjoint: rewritten to anyOf
+        {"oneOf": [{"type": "string"}, {"type": "string", "maxLength": 2}]},  # overlapping
+        {"enum": ["a", "b"]},
+    ]
+)
 
 
 @settings(max_examples=60, deadline=None)
-@given(props=st.dictionaries(st.sampled_from(["a", "b", "c"]), LEAVES, min_size=1, max_size=3),
-       lenient=st.booleans())
+@given(props=st.dictionaries(st.sampled_from(["a", "b", "c"]), LEAVES, min_size=1, max_size=3), lenient=st.booleans())
 def test_deferred_compile_equals_eager_pipeline(props, lenient):
     node = {"kind": "json_schema", "schema": {"type": "object", "properties": props, "required": sorted(props)}}
     assert _deferred(node, lenient) == _eager(node, lenient)
@@ -85,8 +86,11 @@ def test_strict_refusal_still_names_the_json_pointer_when_building():
 
 def test_composite_with_a_deferred_schema_is_checked_as_a_whole():
     schema = {"type": "array", "items": {"type": "integer"}, "uniqueItems": True}
-    node = {"kind": "composite", "op": "choice", "parts": [{"kind": "json_schema", "schema": schema},
-                                                           {"kind": "regex", "pattern": "x+"}]}
+    node = {
+        "kind": "composite",
+        "op": "choice",
+        "parts": [{"kind": "json_schema", "schema": schema}, {"kind": "regex", "pattern": "x+"}],
+    }
     with pytest.raises(ConstraintError) as info:
         ananke.compile(node)
     assert info.value.diagnostics[0].pointer.endswith("/uniqueItems")
@@ -94,8 +98,12 @@ def test_composite_with_a_deferred_schema_is_checked_as_a_whole():
 
 
 def test_ready_matchers_enforce_the_language():
-    schema = {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"],
-              "additionalProperties": False}
+    schema = {
+        "type": "object",
+        "properties": {"n": {"type": "integer"}},
+        "required": ["n"],
+        "additionalProperties": False,
+    }
     tok = byte_tokenizer()
     compiled, (matcher,) = compile_with_matchers({"kind": "json_schema", "schema": schema}, tokenizer=tok)
     good = matcher.deep_copy()

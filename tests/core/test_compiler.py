@@ -27,8 +27,9 @@ def test_fingerprint_is_stable_and_semantic():
 
 
 def test_compiled_constraint_contract_fields():
-    compiled = ananke.compile({"kind": "composite", "op": "all_of",
-                               "parts": [DIGITS, {"kind": "token_mask", "forbidden_tokens": [3]}]})
+    compiled = ananke.compile(
+        {"kind": "composite", "op": "all_of", "parts": [DIGITS, {"kind": "token_mask", "forbidden_tokens": [3]}]}
+    )
     data = compiled.to_json()
     assert set(data) >= {"fingerprint", "grammars", "token_mask", "warnings", "compile_ms", "kinds"}
     assert data["token_mask"] == {"allowed": None, "forbidden": [3]}
@@ -36,7 +37,7 @@ def test_compiled_constraint_contract_fields():
 
 
 def test_all_of_of_grammars_stays_separate_and_regexes_fold():
-    grammar = {"kind": "grammar", "lark": 'start: /[a-z0-9]+/'}
+    grammar = {"kind": "grammar", "lark": "start: /[a-z0-9]+/"}
     separate = ananke.compile({"kind": "composite", "op": "all_of", "parts": [grammar, DIGITS]})
     assert len(separate.grammars) == 2
     folded = ananke.compile({"kind": "composite", "op": "all_of", "parts": [WORD, {"kind": "regex", "pattern": "a.*"}]})
@@ -55,15 +56,21 @@ def test_grammars_with_the_same_rule_names_compose_without_collision():
 def test_all_of_of_grammars_inside_a_sequence_is_refused_not_dropped():
     g = {"kind": "grammar", "lark": 'start: "x"'}
     with pytest.raises(UnsupportedFeatureError) as info:
-        ananke.compile({"kind": "composite", "op": "sequence", "parts": [
-            lit("a"), {"kind": "composite", "op": "all_of", "parts": [g, DIGITS]}]})
+        ananke.compile(
+            {
+                "kind": "composite",
+                "op": "sequence",
+                "parts": [lit("a"), {"kind": "composite", "op": "all_of", "parts": [g, DIGITS]}],
+            }
+        )
     assert info.value.diagnostics[0].pointer == "/parts/1"
 
 
 def test_token_mask_inside_sequence_is_refused():
     with pytest.raises(UnsupportedFeatureError):
-        ananke.compile({"kind": "composite", "op": "sequence",
-                        "parts": [lit("a"), {"kind": "token_mask", "allowed_tokens": [1]}]})
+        ananke.compile(
+            {"kind": "composite", "op": "sequence", "parts": [lit("a"), {"kind": "token_mask", "allowed_tokens": [1]}]}
+        )
 
 
 def test_token_ids_checked_against_a_tokenizer():
@@ -88,12 +95,20 @@ def test_unknown_start_rule_lists_the_rules():
     assert info.value.diagnostics[0].allowed == ("start", "a")
 
 
-@pytest.mark.parametrize("node", [
-    {"kind": "regex", "pattern": "(a|aa)*" * 400},
-    {"kind": "regex", "pattern": "[a-z]{1000}[0-9]{1000}(x{1,1000}){1000}"},
-    {"kind": "grammar", "lark": "start: " + " ".join(f"r{i}" for i in range(3000)) + "\n"
-     + "\n".join(f'r{i}: "a" | "b"' for i in range(3000))},
-])
+@pytest.mark.parametrize(
+    "node",
+    [
+        {"kind": "regex", "pattern": "(a|aa)*" * 400},
+        {"kind": "regex", "pattern": "[a-z]{1000}[0-9]{1000}(x{1,1000}){1000}"},
+        {
+            "kind": "grammar",
+            "lark": "start: "
+            + " ".join(f"r{i}" for i in range(3000))
+            + "\n"
+            + "\n".join(f'r{i}: "a" | "b"' for i in range(3000)),
+        },
+    ],
+)
 def test_pathological_input_is_refused_quickly(node):
     started = time.perf_counter()
     try:
@@ -139,8 +154,10 @@ def test_engine_and_independent_verification_agree(node, text):
 
 
 @settings(max_examples=60, deadline=None)
-@given(parts=st.lists(st.sampled_from(["a", "bb", "[0-9]+", "[a-z]+", "x?", "a.*"]), min_size=1, max_size=3),
-       text=st.text(alphabet="ab0x1z", max_size=6))
+@given(
+    parts=st.lists(st.sampled_from(["a", "bb", "[0-9]+", "[a-z]+", "x?", "a.*"]), min_size=1, max_size=3),
+    text=st.text(alphabet="ab0x1z", max_size=6),
+)
 def test_composite_semantics(parts, text):
     import re
 
@@ -157,4 +174,4 @@ def test_lark_renaming_leaves_literals_alone():
     text = 'start: item "item" /item/ %json {"item": 1}\nitem: ITEM\nITEM: "x" // item\n'
     renamed = rename_names(text, {n: f"p_{n}" for n in defined_names(text)})
     assert renamed.startswith('p_start: p_item "item" /item/ %json {"item": 1}')
-    assert "p_ITEM: \"x\"" in renamed
+    assert 'p_ITEM: "x"' in renamed

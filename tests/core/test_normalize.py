@@ -33,10 +33,14 @@ def test_ir_json_text_round_trips():
 
 
 def test_seed_constraints_every_field_must_hold():
-    ir = ananke.load_constraint({
-        "json_schema": None, "grammar": 'start: /[a-z]+/', "regex_patterns": ["ab", "cd+"],
-        "token_mask": {"forbidden_tokens": [7]},
-    })
+    ir = ananke.load_constraint(
+        {
+            "json_schema": None,
+            "grammar": "start: /[a-z]+/",
+            "regex_patterns": ["ab", "cd+"],
+            "token_mask": {"forbidden_tokens": [7]},
+        }
+    )
     assert kinds_of(ir.constraint) == ["all_of", ["grammar", ["choice", ["regex", "regex"]], "token_mask"]]
     assert ananke.matches(ir, "cddd") and not ananke.matches(ir, "ce")
 
@@ -49,7 +53,9 @@ def test_seed_gbnf_grammar_is_detected():
 
 def test_braid_ir_with_rules_regex_flags_and_masks():
     braid = {
-        "name": "fn", "priority": 2, "json_schema": None,
+        "name": "fn",
+        "priority": 2,
+        "json_schema": None,
         "grammar": {"start_symbol": "call", "rules": [{"lhs": "call", "rhs": ["IDENTIFIER", "LPAREN", "RPAREN"]}]},
         "regex_patterns": [{"pattern": "F.*", "flags": "i"}],
         "token_masks": {"allowed_tokens": None, "forbidden_tokens": [1]},
@@ -66,11 +72,15 @@ def test_braid_export_wrapper_keeps_provenance():
 
 
 def test_maze_constraints():
-    maze = {"type": "object", "properties": {}, "constraints": [
-        {"type": "regex", "pattern": "[a-z]+", "flags": ""},
-        {"type": "grammar", "rules": 'start: "abc" | "xyz"'},
-        {"type": "token_mask", "allowed": [1, 2], "forbidden": [2]},
-    ]}
+    maze = {
+        "type": "object",
+        "properties": {},
+        "constraints": [
+            {"type": "regex", "pattern": "[a-z]+", "flags": ""},
+            {"type": "grammar", "rules": 'start: "abc" | "xyz"'},
+            {"type": "token_mask", "allowed": [1, 2], "forbidden": [2]},
+        ],
+    }
     ir = ananke.load_constraint(maze)
     assert kinds_of(ir.constraint) == ["all_of", ["regex", "grammar", "token_mask"]]
     compiled = ananke.compile(ir)
@@ -78,20 +88,26 @@ def test_maze_constraints():
     assert ananke.matches(compiled, "xyz") and not ananke.matches(compiled, "xy")
 
 
-@pytest.mark.parametrize("data, kind", [
-    ({"type": "json", "schema": SCHEMA}, "json_schema"),
-    ({"type": "grammar", "grammar": "start: \"a\""}, "grammar"),
-    ({"type": "regex", "patterns": ["a"]}, "regex"),
-])
+@pytest.mark.parametrize(
+    "data, kind",
+    [
+        ({"type": "json", "schema": SCHEMA}, "json_schema"),
+        ({"type": "grammar", "grammar": 'start: "a"'}, "grammar"),
+        ({"type": "regex", "patterns": ["a"]}, "regex"),
+    ],
+)
 def test_typed_form(data, kind):
     assert ananke.load_constraint(data).constraint.kind == kind
 
 
-@pytest.mark.parametrize("text, kind, sample", [
-    ('start: "hi" /[0-9]/', "lark", "hi5"),
-    ('root ::= "hi" [0-9]', "gbnf", "hi5"),
-    ("hi[0-9]\n", "regex", "hi5"),
-])
+@pytest.mark.parametrize(
+    "text, kind, sample",
+    [
+        ('start: "hi" /[0-9]/', "lark", "hi5"),
+        ('root ::= "hi" [0-9]', "gbnf", "hi5"),
+        ("hi[0-9]\n", "regex", "hi5"),
+    ],
+)
 def test_text_with_kind_flag(text, kind, sample):
     assert ananke.matches(ananke.load_constraint(text, kind=kind), sample)
 
@@ -101,17 +117,23 @@ def test_text_kind_is_detected_from_content():
     assert ananke.load_constraint('start: "a"').constraint.lark
 
 
-@pytest.mark.parametrize("data, pointer, allowed", [
-    ({"kind": "nope"}, "/kind", "regex"),
-    ({"kind": "regex", "pattern": "a", "flags": "i"}, "/flags", "pattern"),
-    ({"ir_version": "2", "constraint": {"kind": "literal", "text": "x"}}, "/ir_version", "1"),
-    ({"ir_version": "1", "constraint": {"kind": "literal"}}, "/constraint/text", None),
-    ({"json_schema": SCHEMA, "bogus": 1}, "/bogus", None),
-    ({"type": "object", "constraints": [{"type": "magic"}]}, "/constraints/0/type", "regex"),
-    ({"kind": "composite", "op": "both", "parts": [{"kind": "literal", "text": "x"}]}, "/op", "all_of"),
-    ({"kind": "composite", "op": "sequence", "parts": [{"kind": "literal", "text": "x"}, {"kind": "zz"}]},
-     "/parts/1/kind", "literal"),
-])
+@pytest.mark.parametrize(
+    "data, pointer, allowed",
+    [
+        ({"kind": "nope"}, "/kind", "regex"),
+        ({"kind": "regex", "pattern": "a", "flags": "i"}, "/flags", "pattern"),
+        ({"ir_version": "2", "constraint": {"kind": "literal", "text": "x"}}, "/ir_version", "1"),
+        ({"ir_version": "1", "constraint": {"kind": "literal"}}, "/constraint/text", None),
+        ({"json_schema": SCHEMA, "bogus": 1}, "/bogus", None),
+        ({"type": "object", "constraints": [{"type": "magic"}]}, "/constraints/0/type", "regex"),
+        ({"kind": "composite", "op": "both", "parts": [{"kind": "literal", "text": "x"}]}, "/op", "all_of"),
+        (
+            {"kind": "composite", "op": "sequence", "parts": [{"kind": "literal", "text": "x"}, {"kind": "zz"}]},
+            "/parts/1/kind",
+            "literal",
+        ),
+    ],
+)
 def test_errors_name_what_and_where(data, pointer, allowed):
     with pytest.raises(ConstraintError) as info:
         ananke.load_constraint(data)

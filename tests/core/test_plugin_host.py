@@ -24,9 +24,21 @@ def plugin_path(tmp_path_factory):
     """Install the example plugin distribution (a real wheel build) into a directory of its own."""
     target = tmp_path_factory.mktemp("site")
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--target", str(target),
-         str(FIXTURE)],
-        check=True, capture_output=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "--target",
+            str(target),
+            str(FIXTURE),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
     )
     return target
 
@@ -79,8 +91,11 @@ def host():
 def test_hooks_are_dispatched_to_the_plugin_that_owns_the_kind(host):
     shout = _Plugin("shout")
     host.register(shout, name="shout")
-    ir = {"kind": "composite", "op": "sequence", "parts": [{"kind": "literal", "text": "say "},
-                                                           {"kind": "shout", "text": "hi"}]}
+    ir = {
+        "kind": "composite",
+        "op": "sequence",
+        "parts": [{"kind": "literal", "text": "say "}, {"kind": "shout", "text": "hi"}],
+    }
     compiled = compile_constraint(ir, host=host)
     assert matches(compiled, "say HI") and not matches(compiled, "say hi")
     assert compiled.verify("say HI").satisfied
@@ -112,8 +127,9 @@ def test_third_party_kind_through_the_api(with_plugin):
     origin = {p.name: p.origin for p in host.plugins()}["hex_color"]
     assert "ananke-hexcolor 1.0.0" in origin
     assert ananke.validate(NODE).valid
-    compiled = ananke.compile({"kind": "composite", "op": "sequence", "parts": [
-        {"kind": "literal", "text": "color: "}, NODE]})
+    compiled = ananke.compile(
+        {"kind": "composite", "op": "sequence", "parts": [{"kind": "literal", "text": "color: "}, NODE]}
+    )
     assert ananke.matches(compiled, "color: #1e90ffcc")
     assert not ananke.matches(compiled, "color: #1e90f")
     assert compiled.verify("color: #abc").satisfied
@@ -127,7 +143,8 @@ def test_third_party_kind_through_the_cli(plugin_path, ananke_cli, tmp_path):
     env = {"PYTHONPATH": str(plugin_path)}
     listing = ananke_cli("plugins", "--json", env=env)
     assert {"name": "hex_color", "kinds": ["hex_color"]}.items() <= next(
-        p for p in json.loads(listing.stdout) if p["name"] == "hex_color").items()
+        p for p in json.loads(listing.stdout) if p["name"] == "hex_color"
+    ).items()
     path = tmp_path / "c.json"
     path.write_text(json.dumps(NODE))
     assert ananke_cli("validate", str(path), env=env).returncode == 0

@@ -12,9 +12,15 @@ pytestmark = pytest.mark.model
 
 
 def generate(service, language: str, prompt: str, **request):
-    return service.generate_sync({
-        "prompt": prompt, "max_tokens": 60, "temperature": 0.0,
-        "constraint": {"kind": "grammar", "builtin": language, "start": "function_def"}, **request})
+    return service.generate_sync(
+        {
+            "prompt": prompt,
+            "max_tokens": 60,
+            "temperature": 0.0,
+            "constraint": {"kind": "grammar", "builtin": language, "start": "function_def"},
+            **request,
+        }
+    )
 
 
 def test_python_function_is_accepted_by_pythons_parser(service):

@@ -16,10 +16,23 @@ from hypothesis import strategies as st
 from ananke.grammars._python_gen import MAX_DEPTH
 
 ACCEPT = [
-    "x = 1;\n", "x = 1; y = 2\n", "x = 1;", "x = 1;  # c\n", "if x: a; b\nelse: c;\n",
-    "x = - -1\n", "x = a--b\n", "x = -await f()\n", "x = ~~a ** -b // +c\n", "x = not not a\n",
-    "x = a not in b is not c < d != e\n", "x = a if b else lambda: 0\n", "x = nothing + isinstance + notes\n",
-    "a, *b = c,\n", "x = y = f(a, *b, c=1, **d)[1:2, ::3].e\n", "x: int = 5\n", "x += yield\n",
+    "x = 1;\n",
+    "x = 1; y = 2\n",
+    "x = 1;",
+    "x = 1;  # c\n",
+    "if x: a; b\nelse: c;\n",
+    "x = - -1\n",
+    "x = a--b\n",
+    "x = -await f()\n",
+    "x = ~~a ** -b // +c\n",
+    "x = not not a\n",
+    "x = a not in b is not c < d != e\n",
+    "x = a if b else lambda: 0\n",
+    "x = nothing + isinstance + notes\n",
+    "a, *b = c,\n",
+    "x = y = f(a, *b, c=1, **d)[1:2, ::3].e\n",
+    "x: int = 5\n",
+    "x += yield\n",
     "x = [i for i in y if i], {1: 2, **d}, {a, *b}, (), [], {}, (a,)\n",
     "def f(a, /, b=1, *c, d: int = 2, **e) -> x: pass\n",
     "try:\n    a\nexcept E as e:\n    b\nexcept F:\n    c\nelse:\n    d\nfinally:\n    e\n",
@@ -28,15 +41,24 @@ ACCEPT = [
     "for i in x:\n    if i:\n        continue\n    else:\n        break\nelse:\n    pass\n",
     "while x:\n    pass\nelse:\n    y\n",
     "class A:\n    @d\n    def f(self):\n        match x:\n            case 1:\n                pass\n            case _:\n                return\n",
-    "def f():\n    if a:\n        return 1",                      # file ends inside nested blocks
+    "def f():\n    if a:\n        return 1",  # file ends inside nested blocks
     "def f():\n    return 1\n\n\n# trailing comment\n",
     "if a:\n    pass\nelif b:\n    pass\nelif c: pass\nelse: pass\n",
 ]
 
 REJECT = [
-    "x = 1;;\n", "x = a not b\n", "x = a ,, b\n", "else:\n    pass\n", "if x:\n    pass\nelse:\n    a\nelse:\n    b\n",
-    "try:\n    a\nelse:\n    b\n", "try:\n    a\n", "if x:\n    a\n  b\n", "def f():\nreturn 1\n", "x = (a ,, b)\n",
-    "for x in y:\n    pass\nelif z:\n    pass\n", "x = a.\n",
+    "x = 1;;\n",
+    "x = a not b\n",
+    "x = a ,, b\n",
+    "else:\n    pass\n",
+    "if x:\n    pass\nelse:\n    a\nelse:\n    b\n",
+    "try:\n    a\nelse:\n    b\n",
+    "try:\n    a\n",
+    "if x:\n    a\n  b\n",
+    "def f():\nreturn 1\n",
+    "x = (a ,, b)\n",
+    "for x in y:\n    pass\nelif z:\n    pass\n",
+    "x = a.\n",
 ]
 
 
@@ -54,8 +76,15 @@ def test_rejects_invalid_python(grammar_accepts, text):
 
 
 SIMPLE = ("pass", "x = 1", "return y", "f(a,\n  b)", "a; b")
-CLAUSES = {"if x:": ("elif y:", "else:"), "while x:": ("else:",), "for i in x:": ("else:",),
-           "with x:": (), "def f():": (), "class A:": (), "try:": ("except E:", "finally:")}
+CLAUSES = {
+    "if x:": ("elif y:", "else:"),
+    "while x:": ("else:",),
+    "for i in x:": ("else:",),
+    "with x:": (),
+    "def f():": (),
+    "class A:": (),
+    "try:": ("except E:", "finally:"),
+}
 
 
 def _block(draw, level: int, budget: list[int]) -> list[tuple[int, str]]:

@@ -67,10 +67,20 @@ FILE = textwrap.dedent('''\
     ''')
 
 GOOD = {
-    "start": [FILE, "", "x = 1", "x = 1\n", "# only a comment\n", "if x:\n    pass\nelse:\n    y = 2; z = 3\n",
-              "def f():\n    if a:\n        if b:\n            if c:\n                return d\n    return e\n"],
-    "function_def": ["def f(x):\n    return x + 1\n", "@cache\n@wraps(g)\nasync def f(*args, **kw) -> None:\n    await g(*args)\n",
-                     "def f(a, /, b, *, c):\n    '''Doc.'''\n    return a, b, c"],
+    "start": [
+        FILE,
+        "",
+        "x = 1",
+        "x = 1\n",
+        "# only a comment\n",
+        "if x:\n    pass\nelse:\n    y = 2; z = 3\n",
+        "def f():\n    if a:\n        if b:\n            if c:\n                return d\n    return e\n",
+    ],
+    "function_def": [
+        "def f(x):\n    return x + 1\n",
+        "@cache\n@wraps(g)\nasync def f(*args, **kw) -> None:\n    await g(*args)\n",
+        "def f(a, /, b, *, c):\n    '''Doc.'''\n    return a, b, c",
+    ],
     "class_def": ["class A(B, metaclass=M):\n    x = 1\n\n    def f(self):\n        return self.x\n"],
     "statement": ["for i in range(3):\n    print(i)\n", "x: int = 5", "del a[0], b.c"],
     "expression": ["a if b else c", "[x for x in y if x]", "f(*a, **k)[1:2, ::3]", "not a in b is not c"],
@@ -78,14 +88,14 @@ GOOD = {
 
 BAD = {
     "start": [
-        "if x:\n        y = 1\n    z = 2\n",   # inconsistent dedent
-        "if x:\ny = 1\n",                       # missing indentation
-        "if x:\n    a = 1\n      b = 2\n",      # unexpected indent
-        "x = (1 +\n",                           # unclosed bracket
-        "return\n    x\n",                      # indented continuation without bracket
-        "x = 1 +\n2\n",                         # newline outside brackets
-        "for x in y\n    pass\n",               # missing colon
-        "def = 3\n",                            # keyword as name
+        "if x:\n        y = 1\n    z = 2\n",  # inconsistent dedent
+        "if x:\ny = 1\n",  # missing indentation
+        "if x:\n    a = 1\n      b = 2\n",  # unexpected indent
+        "x = (1 +\n",  # unclosed bracket
+        "return\n    x\n",  # indented continuation without bracket
+        "x = 1 +\n2\n",  # newline outside brackets
+        "for x in y\n    pass\n",  # missing colon
+        "def = 3\n",  # keyword as name
     ],
     "function_def": ["def f(:\n    pass\n", "def f():\nreturn 1\n", "class A:\n    pass\n"],
     "class_def": ["class A\n    pass\n", "def f():\n    pass\n"],
@@ -104,8 +114,9 @@ def test_accepted_and_parsed_by_ast(grammar_accepts, entry, text):
 STRICTER_THAN_PYTHON = ["def f():\n   return 1\n", "if x:\n\tpass\n", "if x:\n  pass\n"]
 
 
-@pytest.mark.parametrize("entry,text", [(e, t) for e, ts in BAD.items() for t in ts]
-                         + [("start", t) for t in STRICTER_THAN_PYTHON])
+@pytest.mark.parametrize(
+    "entry,text", [(e, t) for e, ts in BAD.items() for t in ts] + [("start", t) for t in STRICTER_THAN_PYTHON]
+)
 def test_rejected(grammar_accepts, entry, text):
     assert not grammar_accepts("python", entry, text)
 

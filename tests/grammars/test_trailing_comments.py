@@ -45,27 +45,33 @@ def test_typescript_comment_after_statement(first, second, comment):
     assert accepts("typescript", "start", plain.replace(first + "\n", first + comment + "\n", 1))
 
 
-@pytest.mark.parametrize("text", [
-    "class A {\n  x = 1 // c\n  y = 2\n}\n",
-    "interface I {\n  a: number // c\n  b: string /* c */\n}\n",
-    "function f() {\n  if (a) { b(); } // c\n  return 1;\n}\n",
-    "let a = 1 /* c\n */\nlet b = 2\n",          # a block comment holding a line break ends the line
-    "f(a, // c\n  /* d */\n  b)\n",                  # where a newline is whitespace, so is the comment
-    "x = { // c\n  a: 1, /* d */\n  b: `t`, // e\n  ...r // f\n}\n",
-    "x = [\n  1, // c\n  /re/ // d\n]\n",
-    "if (a) // c\n  return b\n",
-    "class A\n  extends B // c\n  implements C {}\n",
-    "x = a /// c\n  .b()\n",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "class A {\n  x = 1 // c\n  y = 2\n}\n",
+        "interface I {\n  a: number // c\n  b: string /* c */\n}\n",
+        "function f() {\n  if (a) { b(); } // c\n  return 1;\n}\n",
+        "let a = 1 /* c\n */\nlet b = 2\n",  # a block comment holding a line break ends the line
+        "f(a, // c\n  /* d */\n  b)\n",  # where a newline is whitespace, so is the comment
+        "x = { // c\n  a: 1, /* d */\n  b: `t`, // e\n  ...r // f\n}\n",
+        "x = [\n  1, // c\n  /re/ // d\n]\n",
+        "if (a) // c\n  return b\n",
+        "class A\n  extends B // c\n  implements C {}\n",
+        "x = a /// c\n  .b()\n",
+    ],
+)
 def test_typescript_comments_accepted(text):
     assert accepts("typescript", "start", text)
 
 
-@pytest.mark.parametrize("text", [
-    "let a = 1 /* c */ let b = 2\n",   # a comment without a line break does not end a statement
-    "let a = 1 /* c */ /* d */ g()\n",
-    "f(x) // c\n)\n",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "let a = 1 /* c */ let b = 2\n",  # a comment without a line break does not end a statement
+        "let a = 1 /* c */ /* d */ g()\n",
+        "f(x) // c\n)\n",
+    ],
+)
 def test_typescript_comments_rejected(text):
     assert not accepts("typescript", "start", text)
 
@@ -101,9 +107,12 @@ def _python_ok(text: str) -> bool:
     return True
 
 
-@pytest.mark.parametrize("language,text", [
-    ("rust", "fn f() {\n    let a = 1; // c\n    g(a) /* c */\n} // c\nfn g() {} /* c */\n"),
-    ("zig", "fn f() void {\n    const a = 1; // c\n    if (a) {} // c\n}\n"),
-])
+@pytest.mark.parametrize(
+    "language,text",
+    [
+        ("rust", "fn f() {\n    let a = 1; // c\n    g(a) /* c */\n} // c\nfn g() {} /* c */\n"),
+        ("zig", "fn f() void {\n    const a = 1; // c\n    if (a) {} // c\n}\n"),
+    ],
+)
 def test_other_grammars_comment_after_statement(language, text):
     assert accepts(language, "start", text)

@@ -14,7 +14,10 @@ pytestmark = pytest.mark.model
 
 PERSON = {
     "type": "object",
-    "properties": {"name": {"type": "string", "maxLength": 12}, "age": {"type": "integer", "minimum": 0, "maximum": 120}},
+    "properties": {
+        "name": {"type": "string", "maxLength": 12},
+        "age": {"type": "integer", "minimum": 0, "maximum": 120},
+    },
     "required": ["name", "age"],
     "additionalProperties": False,
 }
@@ -30,17 +33,23 @@ def generate(engine, prompts: list[str], proc, max_new_tokens: int = 48) -> list
 
     model, tok = engine.loaded.model, engine.loaded.tokenizer
     inputs = tok([chat(tok, p) for p in prompts], return_tensors="pt", padding=True, padding_side="left")
-    out = model.generate(**inputs, logits_processor=LogitsProcessorList([proc]), do_sample=False,
-                         max_new_tokens=max_new_tokens, pad_token_id=tok.pad_token_id or tok.eos_token_id)
-    new = out[:, inputs["input_ids"].shape[1]:]
+    out = model.generate(
+        **inputs,
+        logits_processor=LogitsProcessorList([proc]),
+        do_sample=False,
+        max_new_tokens=max_new_tokens,
+        pad_token_id=tok.pad_token_id or tok.eos_token_id,
+    )
+    new = out[:, inputs["input_ids"].shape[1] :]
     return tok.batch_decode(new, skip_special_tokens=True)
 
 
 def processor(engine, constraint, **kw):
     from ananke.integrations.transformers import AnankeLogitsProcessor
 
-    return AnankeLogitsProcessor(constraint, engine.loaded.tokenizer, model=engine.loaded.model,
-                                 cache=engine.cache, **kw)
+    return AnankeLogitsProcessor(
+        constraint, engine.loaded.tokenizer, model=engine.loaded.model, cache=engine.cache, **kw
+    )
 
 
 def test_json_schema(engine) -> None:
@@ -60,8 +69,15 @@ def test_regex(engine) -> None:
 
 def test_batch_of_two_prompts_each_row_constrained(engine) -> None:
     proc = processor(engine, YEAR)
-    texts = generate(engine, ["In which year did the Berlin wall fall?",
-                              "Write a year of the twenty-first century, please, and nothing else."], proc, 8)
+    texts = generate(
+        engine,
+        [
+            "In which year did the Berlin wall fall?",
+            "Write a year of the twenty-first century, please, and nothing else.",
+        ],
+        proc,
+        8,
+    )
     assert len(texts) == 2 and len(proc.rows) == 2
     for text in texts:
         assert ananke.matches(YEAR, text), texts
@@ -77,8 +93,15 @@ def test_one_processor_serves_two_generations(engine) -> None:
 def test_all_of_grammars_and_static_set_are_and_ed(engine) -> None:
     tok = engine.loaded.tokenizer
     with_one = [i for i in range(len(tok)) if "1" in tok.decode([i])]  # leaves 20xx: no dead end
-    constraint = {"kind": "composite", "op": "all_of", "parts": [
-        YEAR, {"kind": "regex", "pattern": "[0-9]*[02468]"}, {"kind": "token_mask", "forbidden_tokens": with_one}]}
+    constraint = {
+        "kind": "composite",
+        "op": "all_of",
+        "parts": [
+            YEAR,
+            {"kind": "regex", "pattern": "[0-9]*[02468]"},
+            {"kind": "token_mask", "forbidden_tokens": with_one},
+        ],
+    }
     proc = processor(engine, constraint)
     assert proc.compiled.token_mask is not None
     [text] = generate(engine, ["In which year did the Berlin wall fall?"], proc, 8)
@@ -115,8 +138,14 @@ def test_example_script() -> None:
 
     root = Path(ananke.__file__).resolve().parents[1]  # the ananke under test, not an installed copy
     script = Path(__file__).resolve().parents[2] / "examples" / "transformers_logits_processor.py"
-    out = subprocess.run([sys.executable, str(script), "--max-new-tokens", "48"], check=False, capture_output=True, text=True,
-                         timeout=600, env={**os.environ, "PYTHONPATH": str(root)})
+    out = subprocess.run(
+        [sys.executable, str(script), "--max-new-tokens", "48"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
     assert out.returncode == 0, out.stdout + out.stderr
     replies = [json.loads(line) for line in out.stdout.strip().splitlines()]
     assert len(replies) == 2 and all(r["satisfied"] for r in replies), replies

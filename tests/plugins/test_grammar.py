@@ -45,7 +45,8 @@ def test_bad_gbnf_is_an_error_at_the_gbnf_field():
 
 
 BRAID_RULES = {
-    "kind": "grammar", "start_symbol": "function",
+    "kind": "grammar",
+    "start_symbol": "function",
     "rules": [
         {"lhs": "function", "rhs": ["ASYNC", "FUNCTION", "IDENTIFIER", "LPAREN", "params", "RPAREN", "block"]},
         {"lhs": "function", "rhs": ["FUNCTION", "IDENTIFIER", "LPAREN", "params", "RPAREN", "block"]},
@@ -53,19 +54,24 @@ BRAID_RULES = {
         {"lhs": "params", "rhs": ["IDENTIFIER"]},
         {"lhs": "params", "rhs": ["IDENTIFIER", "COMMA", "params"]},
         {"lhs": "block", "rhs": ["LBRACE", "RETURN", "value", "SEMICOLON", "RBRACE"]},
-        {"lhs": "value", "rhs": ["NUMBER"]}, {"lhs": "value", "rhs": ["STRING"]}, {"lhs": "value", "rhs": ["BOOLEAN"]},
+        {"lhs": "value", "rhs": ["NUMBER"]},
+        {"lhs": "value", "rhs": ["STRING"]},
+        {"lhs": "value", "rhs": ["BOOLEAN"]},
         {"lhs": "value", "rhs": ["IDENTIFIER", "PLUS", "IDENTIFIER"]},
     ],
 }
 
 
-@pytest.mark.parametrize("text, ok", [
-    ("function add(a, b) { return a + b; }", True),
-    ("async function f() {return 'x';}", True),
-    ("function f(){ return true; }", True),
-    ("function f() { return; }", False),
-    ("function (a) { return 1; }", False),
-])
+@pytest.mark.parametrize(
+    "text, ok",
+    [
+        ("function add(a, b) { return a + b; }", True),
+        ("async function f() {return 'x';}", True),
+        ("function f(){ return true; }", True),
+        ("function f() { return; }", False),
+        ("function (a) { return 1; }", False),
+    ],
+)
 def test_braid_rules_with_the_token_table(text, ok):
     compiled = ananke.compile(BRAID_RULES)
     assert ananke.matches(compiled, text) is ok
@@ -73,8 +79,12 @@ def test_braid_rules_with_the_token_table(text, ok):
 
 
 def test_braid_terminals_override_and_extend():
-    node = {"kind": "grammar", "start_symbol": "s", "rules": [{"lhs": "s", "rhs": ["IDENTIFIER", "BANG"]}],
-            "terminals": {"IDENTIFIER": "/[A-Z]+/", "BANG": "!"}}
+    node = {
+        "kind": "grammar",
+        "start_symbol": "s",
+        "rules": [{"lhs": "s", "rhs": ["IDENTIFIER", "BANG"]}],
+        "terminals": {"IDENTIFIER": "/[A-Z]+/", "BANG": "!"},
+    }
     compiled = ananke.compile(node)
     assert ananke.matches(compiled, "ABC !") and not ananke.matches(compiled, "abc!")
 
@@ -89,21 +99,26 @@ def test_braid_undefined_symbols_are_named():
 
 
 def test_braid_table_covers_the_documented_tokens():
-    documented = ("FUNCTION ASYNC RETURN IF ELSE FOR WHILE SWITCH CASE TRY CATCH CLASS SELECT INSERT UPDATE DELETE "
-                  "DROP UNION LBRACE RBRACE LPAREN RPAREN SEMICOLON COMMA COLON ARROW EQUALS PLUS MINUS STAR SLASH "
-                  "IDENTIFIER NUMBER STRING BOOLEAN UUID URL").split()
+    documented = (
+        "FUNCTION ASYNC RETURN IF ELSE FOR WHILE SWITCH CASE TRY CATCH CLASS SELECT INSERT UPDATE DELETE "
+        "DROP UNION LBRACE RBRACE LPAREN RPAREN SEMICOLON COMMA COLON ARROW EQUALS PLUS MINUS STAR SLASH "
+        "IDENTIFIER NUMBER STRING BOOLEAN UUID URL"
+    ).split()
     assert set(documented) <= set(BRAID_TOKENS)
     for token in documented:  # each one compiles on its own
         node = {"kind": "grammar", "start_symbol": "s", "rules": [{"lhs": "s", "rhs": [token]}]}
         assert ananke.validate(node).valid, token
 
 
-@pytest.mark.parametrize("node", [
-    {"kind": "grammar"},
-    {"kind": "grammar", "lark": "start: \"a\"", "gbnf": "root ::= \"a\""},
-    {"kind": "grammar", "rules": [{"lhs": "s", "rhs": []}]},
-    {"kind": "grammar", "lark": "start: \"a\"", "terminals": {"A": "a"}},
-])
+@pytest.mark.parametrize(
+    "node",
+    [
+        {"kind": "grammar"},
+        {"kind": "grammar", "lark": 'start: "a"', "gbnf": 'root ::= "a"'},
+        {"kind": "grammar", "rules": [{"lhs": "s", "rhs": []}]},
+        {"kind": "grammar", "lark": 'start: "a"', "terminals": {"A": "a"}},
+    ],
+)
 def test_source_fields_are_checked(node):
     with pytest.raises(ConstraintError):
         ananke.compile(node)

@@ -29,11 +29,16 @@ def node(schema, **kw):
 PERSONS = st.fixed_dictionaries(
     # llguidance 1.9 rejects a raw DEL (U+007F) inside JSON strings: an over-restriction, not unsound.
     # (no lone surrogates: they are not text, and JSON documents are UTF-8)
-    {"name": st.text(st.characters(blacklist_characters="\x7f", blacklist_categories=("Cs",)), min_size=1,
-                     max_size=12),
-     "age": st.integers(0, 150)},
-    optional={"tags": st.lists(st.sampled_from(["a", "b", "c"]), max_size=3),
-              "email": st.sampled_from(["ada@example.com", "x.y@host.org"])},
+    {
+        "name": st.text(
+            st.characters(blacklist_characters="\x7f", blacklist_categories=("Cs",)), min_size=1, max_size=12
+        ),
+        "age": st.integers(0, 150),
+    },
+    optional={
+        "tags": st.lists(st.sampled_from(["a", "b", "c"]), max_size=3),
+        "email": st.sampled_from(["ada@example.com", "x.y@host.org"]),
+    },
 )
 
 

@@ -37,12 +37,15 @@ def test_invalid_even_when_lenient():
     assert diagnostic.pointer == "/minLength" and "invalid JSON Schema" in diagnostic.message
 
 
-@pytest.mark.parametrize("schema, pointer", [
-    ({"type": "object", "required": "a"}, "/required"),
-    ({"type": "object", "properties": {"a": 3}}, "/properties/a"),
-    ({"type": ["string", "nope"]}, "/type/1"),
-    ({"$schema": "http://json-schema.org/draft-07/schema#", "type": "strin"}, "/type"),
-])
+@pytest.mark.parametrize(
+    "schema, pointer",
+    [
+        ({"type": "object", "required": "a"}, "/required"),
+        ({"type": "object", "properties": {"a": 3}}, "/properties/a"),
+        ({"type": ["string", "nope"]}, "/type/1"),
+        ({"$schema": "http://json-schema.org/draft-07/schema#", "type": "strin"}, "/type"),
+    ],
+)
 def test_other_invalid_schemas(schema, pointer):
     assert diagnostics_of(schema).diagnostics[0].pointer == pointer
 
@@ -52,11 +55,19 @@ def test_draft_is_named():
     assert "draft-04" in diagnostic.message
 
 
-@pytest.mark.parametrize("schema", [
-    {"type": "number", "minimum": 1, "exclusiveMinimum": True},  # draft-04 syntax without $schema
-    {"$schema": "http://json-schema.org/draft-04/schema#", "type": "integer", "exclusiveMaximum": True, "maximum": 3},
-    {"type": "array", "items": [{"type": "string"}], "additionalItems": False},
-])
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"type": "number", "minimum": 1, "exclusiveMinimum": True},  # draft-04 syntax without $schema
+        {
+            "$schema": "http://json-schema.org/draft-04/schema#",
+            "type": "integer",
+            "exclusiveMaximum": True,
+            "maximum": 3,
+        },
+        {"type": "array", "items": [{"type": "string"}], "additionalItems": False},
+    ],
+)
 def test_legacy_syntax_still_compiles(schema):
     assert ananke.compile(schema).fingerprint
 

@@ -14,16 +14,19 @@ from ananke.plugins.regex import fullmatch_linear
 RUN = "a" * 200_000
 
 
-@pytest.mark.parametrize("pattern,text,expected", [
-    ("(a+)+b", RUN, False),
-    ("(a+)+b", "a" * 5000 + "b", True),
-    (r"\d{3}", "١٢٣", True),          # Python's Unicode digits: not RE2's ASCII \d (llguidance path)
-    (r"\d{3}", "12x", False),
-    (r"\u00e9t\u00e9", "été", True),  # \u escapes: RE2 refuses them (llguidance path)
-    ("(?i)abc", "ABC", True),
-    ("^ab$", "ab", True),
-    ("ab", "abc", False),
-])
+@pytest.mark.parametrize(
+    "pattern,text,expected",
+    [
+        ("(a+)+b", RUN, False),
+        ("(a+)+b", "a" * 5000 + "b", True),
+        (r"\d{3}", "١٢٣", True),  # Python's Unicode digits: not RE2's ASCII \d (llguidance path)
+        (r"\d{3}", "12x", False),
+        (r"\u00e9t\u00e9", "été", True),  # \u escapes: RE2 refuses them (llguidance path)
+        ("(?i)abc", "ABC", True),
+        ("^ab$", "ab", True),
+        ("ab", "abc", False),
+    ],
+)
 def test_fullmatch_linear(pattern, text, expected):
     started = time.perf_counter()
     assert fullmatch_linear(pattern, text) is expected
@@ -40,8 +43,12 @@ def test_regex_verification_rejects_a_cut_off_run_quickly():
 
 
 def test_schema_patterns_are_matched_in_bounded_time():
-    schema = {"type": "object", "properties": {"s": {"type": "string", "pattern": "^(a+)+b$"}},
-              "patternProperties": {"^(a+)+b$": {"type": "integer"}}, "additionalProperties": False}
+    schema = {
+        "type": "object",
+        "properties": {"s": {"type": "string", "pattern": "^(a+)+b$"}},
+        "patternProperties": {"^(a+)+b$": {"type": "integer"}},
+        "additionalProperties": False,
+    }
     started = time.perf_counter()
     errors = verify_instance(schema, {"s": RUN})
     errors_keys = verify_instance(schema, {RUN: 1})

@@ -23,20 +23,30 @@ def test_token_mask_is_a_static_set_checked_on_token_ids():
     assert not compiled.verify("whatever", token_ids=[1, 3]).satisfied
 
 
-@pytest.mark.parametrize("node, words", [
-    ({"kind": "token_mask"}, "allowed_tokens and/or forbidden_tokens"),
-    ({"kind": "token_mask", "allowed_tokens": []}, "empty"),
-    ({"kind": "token_mask", "forbidden_tokens": [-1]}, ">= 0"),
-    ({"kind": "token_mask", "allowed_tokens": [1], "forbidden_tokens": [1]}, "also forbidden"),
-    ({"kind": "token_mask", "allowed_tokens": ["a"]}, "integer"),
-])
+@pytest.mark.parametrize(
+    "node, words",
+    [
+        ({"kind": "token_mask"}, "allowed_tokens and/or forbidden_tokens"),
+        ({"kind": "token_mask", "allowed_tokens": []}, "empty"),
+        ({"kind": "token_mask", "forbidden_tokens": [-1]}, ">= 0"),
+        ({"kind": "token_mask", "allowed_tokens": [1], "forbidden_tokens": [1]}, "also forbidden"),
+        ({"kind": "token_mask", "allowed_tokens": ["a"]}, "integer"),
+    ],
+)
 def test_token_mask_errors(node, words):
     with pytest.raises(ConstraintError, match=words):
         ananke.compile(node)
 
 
 def test_all_of_intersects_token_sets():
-    compiled = ananke.compile({"kind": "composite", "op": "all_of", "parts": [
-        {"kind": "token_mask", "allowed_tokens": [1, 2, 3]}, {"kind": "token_mask", "allowed_tokens": [2, 3, 4],
-                                                              "forbidden_tokens": [3]}]})
+    compiled = ananke.compile(
+        {
+            "kind": "composite",
+            "op": "all_of",
+            "parts": [
+                {"kind": "token_mask", "allowed_tokens": [1, 2, 3]},
+                {"kind": "token_mask", "allowed_tokens": [2, 3, 4], "forbidden_tokens": [3]},
+            ],
+        }
+    )
     assert compiled.token_mask.allowed == [2, 3] and compiled.token_mask.forbidden == [3]

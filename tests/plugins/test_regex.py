@@ -46,17 +46,32 @@ def test_accepts_strings_generated_from_the_pattern(data, pattern):
     assert compiled.verify(text).satisfied
 
 
-@pytest.mark.parametrize("pattern, sample", [("^abc$", "abc"), (r"\Aabc\Z", "abc"), ("(?i)abc", "ABC"),
-                                             ("(?P<year>[0-9]{4})-[0-9]{2}", "2026-11"), ("a/b", "a/b")])
+@pytest.mark.parametrize(
+    "pattern, sample",
+    [
+        ("^abc$", "abc"),
+        (r"\Aabc\Z", "abc"),
+        ("(?i)abc", "ABC"),
+        ("(?P<year>[0-9]{4})-[0-9]{2}", "2026-11"),
+        ("a/b", "a/b"),
+    ],
+)
 def test_outer_anchors_flags_and_named_groups(pattern, sample):
     assert ananke.matches(regex(pattern), sample)
 
 
-@pytest.mark.parametrize("pattern, words", [
-    ("(?=a)a", "lookahead"), ("(?<!a)b", "lookbehind"), (r"(a)\1", "backreferences"),
-    (r"(a)?(?(1)b|c)", "conditional"), (r"\bword", "word boundaries"), ("a^b", "anchors"),
-    ("[[:alpha:]]", "POSIX"),
-])
+@pytest.mark.parametrize(
+    "pattern, words",
+    [
+        ("(?=a)a", "lookahead"),
+        ("(?<!a)b", "lookbehind"),
+        (r"(a)\1", "backreferences"),
+        (r"(a)?(?(1)b|c)", "conditional"),
+        (r"\bword", "word boundaries"),
+        ("a^b", "anchors"),
+        ("[[:alpha:]]", "POSIX"),
+    ],
+)
 def test_unenforceable_constructs_are_refused_by_name(pattern, words):
     with pytest.raises(UnsupportedFeatureError) as info:
         regex(pattern)

@@ -74,8 +74,11 @@ def test_static_set_keeps_eos_unless_forbidden(engine) -> None:
 
 def test_static_set_and_grammar_combine(engine) -> None:
     three = ids(engine, "3")[0]
-    source = {"kind": "composite", "op": "all_of", "parts": [
-        {"kind": "regex", "pattern": "[0-9]+"}, {"kind": "token_mask", "forbidden_tokens": [three]}]}
+    source = {
+        "kind": "composite",
+        "op": "all_of",
+        "parts": [{"kind": "regex", "pattern": "[0-9]+"}, {"kind": "token_mask", "forbidden_tokens": [three]}],
+    }
     state = state_for(engine, source)
     state.compute_mask()
     allowed = allowed_ids(state)
@@ -124,8 +127,14 @@ def test_sampling_follows_the_softmax(masked) -> None:
 
 
 @settings(max_examples=80, deadline=None)
-@given(st.lists(st.floats(-20, 20), min_size=40, max_size=40), st.lists(st.integers(0, 39), max_size=8),
-       st.floats(0.0, 2.0), st.floats(0.05, 1.0), st.integers(0, 45), st.integers(0, 2**31))
+@given(
+    st.lists(st.floats(-20, 20), min_size=40, max_size=40),
+    st.lists(st.integers(0, 39), max_size=8),
+    st.floats(0.0, 2.0),
+    st.floats(0.05, 1.0),
+    st.integers(0, 45),
+    st.integers(0, 2**31),
+)
 def test_sampled_tokens_are_always_allowed(values, allowed, temperature, top_p, top_k, seed) -> None:
     mask = np.zeros(2, dtype=np.int32)
     for token in allowed:
@@ -142,8 +151,14 @@ def test_decode_loop_stops_when_cancelled(engine) -> None:
 
     cancel = threading.Event()
     cancel.set()
-    loop = DecodeLoop(engine._forward_fn(), engine.llg_tokenizer(), engine.eos_ids, None,
-                      GenerationParams(max_tokens=50, temperature=0.0), cancel=cancel)
+    loop = DecodeLoop(
+        engine._forward_fn(),
+        engine.llg_tokenizer(),
+        engine.eos_ids,
+        None,
+        GenerationParams(max_tokens=50, temperature=0.0),
+        cancel=cancel,
+    )
     with torch.inference_mode():
         out = loop.run(engine.encode_prompt("Tell me a story."))
     assert out.finish_reason == "stop" and out.error == "cancelled" and out.token_ids == []

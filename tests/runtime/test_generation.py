@@ -68,19 +68,29 @@ def test_lark_grammar(service) -> None:
 
 def test_token_mask(service, engine) -> None:
     digits = engine.loaded.tokenizer.convert_tokens_to_ids(list("0123456789"))
-    resp = run(service, prompt="Count from one.", max_tokens=6, temperature=0.8, seed=7,
-               constraint={"kind": "token_mask", "allowed_tokens": digits})
+    resp = run(
+        service,
+        prompt="Count from one.",
+        max_tokens=6,
+        temperature=0.8,
+        seed=7,
+        constraint={"kind": "token_mask", "allowed_tokens": digits},
+    )
     assert resp.tokens_generated >= 1
     assert re.fullmatch(r"[0-9]+", resp.generated_text), resp.generated_text
     assert resp.constraint_satisfied
 
 
 def test_sequence_with_literals(service) -> None:
-    constraint = {"kind": "composite", "op": "sequence", "parts": [
-        {"kind": "literal", "text": "Answer: "},
-        {"kind": "regex", "pattern": "(yes|no)"},
-        {"kind": "literal", "text": "."},
-    ]}
+    constraint = {
+        "kind": "composite",
+        "op": "sequence",
+        "parts": [
+            {"kind": "literal", "text": "Answer: "},
+            {"kind": "regex", "pattern": "(yes|no)"},
+            {"kind": "literal", "text": "."},
+        ],
+    }
     resp = run(service, prompt="Is the sky blue? Answer yes or no.", constraint=constraint)
     assert re.fullmatch(r"Answer: (yes|no)\.", resp.generated_text), resp.generated_text
     assert resp.constraint_satisfied and resp.finish_reason == "stop"
@@ -89,12 +99,20 @@ def test_sequence_with_literals(service) -> None:
 def test_all_of_schema_and_forbidden_tokens(service, engine) -> None:
     tok = engine.loaded.tokenizer
     with_a = [i for i in range(len(tok)) if "a" in tok.decode([i]).lower()]
-    schema = {"type": "object", "properties": {"city": {"type": "string", "maxLength": 20}},
-              "required": ["city"], "additionalProperties": False}
-    constraint = {"kind": "composite", "op": "all_of", "parts": [
-        {"kind": "json_schema", "schema": schema},
-        {"kind": "token_mask", "forbidden_tokens": with_a},
-    ]}
+    schema = {
+        "type": "object",
+        "properties": {"city": {"type": "string", "maxLength": 20}},
+        "required": ["city"],
+        "additionalProperties": False,
+    }
+    constraint = {
+        "kind": "composite",
+        "op": "all_of",
+        "parts": [
+            {"kind": "json_schema", "schema": schema},
+            {"kind": "token_mask", "forbidden_tokens": with_a},
+        ],
+    }
     resp = run(service, prompt="Name a city in France as JSON.", constraint=constraint)
     jsonschema.validate(json.loads(resp.generated_text), schema)
     assert "a" not in resp.generated_text.lower()
@@ -104,8 +122,13 @@ def test_all_of_schema_and_forbidden_tokens(service, engine) -> None:
 def test_lenient_dropped_part_is_verified_after_the_fact(service) -> None:
     # uniqueItems over integer items can't be enforced token by token; >= 2 items that can only be 1
     # always repeat, so the dropped part is certainly violated and verification must say so.
-    schema = {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": 1}, "minItems": 2,
-              "maxItems": 3, "uniqueItems": True}
+    schema = {
+        "type": "array",
+        "items": {"type": "integer", "minimum": 1, "maximum": 1},
+        "minItems": 2,
+        "maxItems": 3,
+        "uniqueItems": True,
+    }
     with pytest.raises(ConstraintError):
         run(service, prompt="List.", constraint={"kind": "json_schema", "schema": schema})
     resp = run(service, prompt="List.", constraint={"kind": "json_schema", "schema": schema}, lenient=True)
@@ -116,23 +139,36 @@ def test_lenient_dropped_part_is_verified_after_the_fact(service) -> None:
 
 
 def test_truncated_output_is_not_satisfied(service) -> None:
-    resp = run(service, prompt="Give me a person as JSON.", max_tokens=3,
-               constraint={"kind": "json_schema", "schema": PERSON})
+    resp = run(
+        service, prompt="Give me a person as JSON.", max_tokens=3, constraint={"kind": "json_schema", "schema": PERSON}
+    )
     assert resp.finish_reason == "length" and resp.tokens_generated == 3
     assert resp.constraint_satisfied is False
 
 
 def test_seeded_sampling_is_reproducible(service) -> None:
-    request = dict(prompt="Write a word.", constraint={"kind": "regex", "pattern": "[a-z]{3,10}"},
-                   temperature=1.2, top_p=0.9, top_k=40, seed=1234, max_tokens=8)
+    request = dict(
+        prompt="Write a word.",
+        constraint={"kind": "regex", "pattern": "[a-z]{3,10}"},
+        temperature=1.2,
+        top_p=0.9,
+        top_k=40,
+        seed=1234,
+        max_tokens=8,
+    )
     first, second = run(service, **request), run(service, **request)
     assert first.generated_text == second.generated_text
     assert re.fullmatch("[a-z]{3,10}", first.generated_text)
 
 
 def test_stop_sequence(service) -> None:
-    resp = run(service, prompt="List three fruits separated by commas.", stop_sequences=[","], max_tokens=20,
-               constraint={"kind": "regex", "pattern": "[A-Za-z ,]+"})
+    resp = run(
+        service,
+        prompt="List three fruits separated by commas.",
+        stop_sequences=[","],
+        max_tokens=20,
+        constraint={"kind": "regex", "pattern": "[A-Za-z ,]+"},
+    )
     assert "," not in resp.generated_text and resp.finish_reason == "stop"
     assert resp.generated_text
 
@@ -144,10 +180,18 @@ def test_context_is_composed_into_the_prompt(service, engine) -> None:
     assert with_ctx.metadata.fingerprint is None and with_ctx.constraint_satisfied
 
 
-@pytest.mark.parametrize(("field", "value"), [
-    ("max_tokens", 0), ("max_tokens", 10**6), ("temperature", 2.5), ("temperature", -0.1),
-    ("top_p", 0.0), ("top_p", 1.5), ("top_k", -1),
-])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("max_tokens", 0),
+        ("max_tokens", 10**6),
+        ("temperature", 2.5),
+        ("temperature", -0.1),
+        ("top_p", 0.0),
+        ("top_p", 1.5),
+        ("top_k", -1),
+    ],
+)
 def test_request_limits(service, field, value) -> None:
     with pytest.raises(RequestError) as info:
         service.generate_sync({"prompt": "hi", field: value})
@@ -158,20 +202,34 @@ def test_prompt_length_limit_and_one_constraint(service) -> None:
     with pytest.raises(RequestError, match="tokens"):
         service.generate_sync({"prompt": "word " * 9000, "max_tokens": 1})
     with pytest.raises(RequestError, match="at most one"):
-        service.generate_sync({"prompt": "hi", "constraint": {"kind": "regex", "pattern": "a"},
-                               "constraints": {"regex_patterns": ["b"]}})
+        service.generate_sync(
+            {"prompt": "hi", "constraint": {"kind": "regex", "pattern": "a"}, "constraints": {"regex_patterns": ["b"]}}
+        )
 
 
 def test_concurrent_requests_and_streaming(service) -> None:
     pattern = "[0-9]{2}"
 
     async def main():
-        requests = [{"prompt": f"Pick a number near {i}0.", "constraint": {"kind": "regex", "pattern": pattern},
-                     "max_tokens": 4, "temperature": 0.0} for i in range(3)]
+        requests = [
+            {
+                "prompt": f"Pick a number near {i}0.",
+                "constraint": {"kind": "regex", "pattern": pattern},
+                "max_tokens": 4,
+                "temperature": 0.0,
+            }
+            for i in range(3)
+        ]
         responses = await asyncio.gather(*(service.generate(r) for r in requests))
         pieces, final = [], None
-        async for item in service.stream({"prompt": "Write a word.", "max_tokens": 8, "temperature": 0.0,
-                                          "constraint": {"kind": "regex", "pattern": "[a-z]{2,8}"}}):
+        async for item in service.stream(
+            {
+                "prompt": "Write a word.",
+                "max_tokens": 8,
+                "temperature": 0.0,
+                "constraint": {"kind": "regex", "pattern": "[a-z]{2,8}"},
+            }
+        ):
             if isinstance(item, StreamDelta):
                 pieces.append(item.text)
             else:
@@ -200,8 +258,9 @@ def test_cancelled_generation_frees_the_worker(engine) -> None:
     quick = ananke.compile({"kind": "regex", "pattern": "[a-z]{2}"})
 
     async def main():
-        first = asyncio.create_task(engine.generate("Write letters.", long_run,
-                                                    GenerationParams(max_tokens=1000, temperature=0.0)))
+        first = asyncio.create_task(
+            engine.generate("Write letters.", long_run, GenerationParams(max_tokens=1000, temperature=0.0))
+        )
         await asyncio.sleep(1.0)
         first.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -216,11 +275,21 @@ def test_cancelled_generation_frees_the_worker(engine) -> None:
 
 
 def _big_schema(n: int) -> dict:
-    return {"type": "object", "additionalProperties": False, "required": [f"f{i}" for i in range(0, n, 3)],
-            "properties": {f"f{i}": {"anyOf": [{"type": "string", "pattern": f"^[a-z]{{{i % 7 + 1}}}-[0-9]+$"},
-                                                {"type": "integer", "minimum": i, "maximum": i * 10 + 5},
-                                                {"type": "array", "items": {"enum": [f"v{i}", f"w{i}"]}}]}
-                           for i in range(n)}}
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": [f"f{i}" for i in range(0, n, 3)],
+        "properties": {
+            f"f{i}": {
+                "anyOf": [
+                    {"type": "string", "pattern": f"^[a-z]{{{i % 7 + 1}}}-[0-9]+$"},
+                    {"type": "integer", "minimum": i, "maximum": i * 10 + 5},
+                    {"type": "array", "items": {"enum": [f"v{i}", f"w{i}"]}},
+                ]
+            }
+            for i in range(n)
+        },
+    }
 
 
 def test_compile_runs_off_the_event_loop_within_the_time_limit(engine) -> None:

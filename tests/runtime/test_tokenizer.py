@@ -18,9 +18,15 @@ PYTHON = '''def area(width: float, height: float = 1.0) -> float:
     return round(total, 2) if total > 0 else 0.0
 '''
 RECORD = {"name": "ada_lovelace", "tags": ["math", "engines"], "born": 1815, "note": "wrote the first program"}
-RECORD_SCHEMA = {"type": "object", "properties": {
-    "name": {"type": "string", "pattern": "^[a-z_]+$"}, "tags": {"type": "array", "items": {"type": "string"}},
-    "born": {"type": "integer"}, "note": {"type": "string", "maxLength": 40}}}
+RECORD_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string", "pattern": "^[a-z_]+$"},
+        "tags": {"type": "array", "items": {"type": "string"}},
+        "born": {"type": "integer"},
+        "note": {"type": "string", "maxLength": 40},
+    },
+}
 
 
 def test_identifier_slices_come_first() -> None:
@@ -29,10 +35,14 @@ def test_identifier_slices_come_first() -> None:
     assert slices[2:] == list(llguidance.LLTokenizer.general_slices())
 
 
-@pytest.mark.parametrize(("grammar", "text"), [
-    (llguidance.grammar_from("lark", grammar_text("python")), PYTHON),
-    (llguidance.grammar_from("json_schema", json.dumps(RECORD_SCHEMA)), json.dumps(RECORD, indent=1)),
-], ids=["python", "json_schema"])
+@pytest.mark.parametrize(
+    ("grammar", "text"),
+    [
+        (llguidance.grammar_from("lark", grammar_text("python")), PYTHON),
+        (llguidance.grammar_from("json_schema", json.dumps(RECORD_SCHEMA)), json.dumps(RECORD, indent=1)),
+    ],
+    ids=["python", "json_schema"],
+)
 def test_sliced_masks_equal_llguidance_default_masks(engine, grammar, text) -> None:
     hf = engine.loaded.tokenizer
     ours = llguidance.LLMatcher(llg_tokenizer_for(hf, eos_ids=engine.eos_ids), grammar, log_level=0)

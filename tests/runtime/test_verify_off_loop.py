@@ -17,8 +17,13 @@ def test_verification_runs_off_the_event_loop_thread(service, monkeypatch):
         return original(self, text, token_ids)
 
     monkeypatch.setattr(CompiledConstraint, "verify", recording)
-    request = {"prompt": "x = ", "chat": False, "max_tokens": 4, "temperature": 0.0,
-               "constraint": {"kind": "grammar", "builtin": "python", "start": "expression"}}
+    request = {
+        "prompt": "x = ",
+        "chat": False,
+        "max_tokens": 4,
+        "temperature": 0.0,
+        "constraint": {"kind": "grammar", "builtin": "python", "start": "expression"},
+    }
 
     async def run():
         loop_thread = threading.get_ident()

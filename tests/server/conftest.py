@@ -26,4 +26,3 @@ def service(live):
 def http(live):
     with httpx.Client(base_url=live.url, headers=AUTH, timeout=120.0) as client:
         yield client
-

@@ -20,17 +20,40 @@ CASES = [
     ("malformed JSON", "/generate_api", b'{"prompt": "x", "max_tokens": ', 400, ["malformed JSON"]),
     ("malformed JSON (openai)", "/v1/chat/completions", b"{'messages': []}", 400, ["malformed JSON"]),
     ("body not an object", "/generate", b'["prompt"]', 422, ["JSON object"]),
-    ("unknown kind", "/generate_api", {"prompt": "x", "constraint": {"kind": "mystery"}}, 400,
-     ["unknown constraint kind 'mystery'"]),
+    (
+        "unknown kind",
+        "/generate_api",
+        {"prompt": "x", "constraint": {"kind": "mystery"}},
+        400,
+        ["unknown constraint kind 'mystery'"],
+    ),
     ("unknown format", "/generate", {"prompt": "x", "constraints": {"shape": 1}}, 400, ["unrecognized"]),
-    ("invalid schema", "/generate_api", {"prompt": "x", "constraints": {"json_schema": {"type": "nonsense"}}}, 400,
-     ["nonsense"]),
-    ("grammar syntax error", "/generate_api", {"prompt": "x", "constraint": {"kind": "grammar", "lark": BAD_GRAMMAR}},
-     400, ["line 2, column"]),
+    (
+        "invalid schema",
+        "/generate_api",
+        {"prompt": "x", "constraints": {"json_schema": {"type": "nonsense"}}},
+        400,
+        ["nonsense"],
+    ),
+    (
+        "grammar syntax error",
+        "/generate_api",
+        {"prompt": "x", "constraint": {"kind": "grammar", "lark": BAD_GRAMMAR}},
+        400,
+        ["line 2, column"],
+    ),
     ("bad regex", "/v1/completions", {"prompt": "x", "structured_outputs": {"regex": "(a"}}, 400, ["regex"]),
-    ("two constraints", "/v1/chat/completions",
-     {"messages": [{"role": "user", "content": "x"}], "response_format": {"type": "json_object"},
-      "structured_outputs": {"regex": "a"}}, 400, ["at most one"]),
+    (
+        "two constraints",
+        "/v1/chat/completions",
+        {
+            "messages": [{"role": "user", "content": "x"}],
+            "response_format": {"type": "json_object"},
+            "structured_outputs": {"regex": "a"},
+        },
+        400,
+        ["at most one"],
+    ),
     ("negative max_tokens", "/generate_api", {"prompt": "x", "max_tokens": -5}, 422, ["max_tokens", "-5"]),
     ("max_tokens over cap", "/generate", {"prompt": "x", "max_tokens": 10**6}, 422, ["max_tokens", "at most"]),
     ("temperature 9", "/generate_api", {"prompt": "x", "temperature": 9}, 422, ["temperature", "9"]),
@@ -140,8 +163,10 @@ def test_queue_full_is_429(service):
 def test_compile_timeout(service):
     server = _server(service, **{"limits.compile_timeout_s": 1e-6})
     try:
-        schema = {"type": "object", "properties": {f"p{i}": {"type": "string", "pattern": f"[a-z]{{{i}}}"}
-                                                   for i in range(1, 40)}}
+        schema = {
+            "type": "object",
+            "properties": {f"p{i}": {"type": "string", "pattern": f"[a-z]{{{i}}}"} for i in range(1, 40)},
+        }
         with httpx.Client(base_url=server.url, headers=_auth(server), timeout=60) as client:
             r = client.post("/generate", json={"prompt": "x", "constraints": {"type": "json", "schema": schema}})
             assert r.status_code == 400 and r.json()["error"]["type"] == "compile_timeout"

@@ -27,9 +27,17 @@ def fuzz_server(service):
     from ananke._config import load_config
     from ananke.server import create_app
 
-    config = load_config(env={}, overrides={
-        "auth.api_key": "fuzz-key", "limits.max_tokens_cap": 4, "generation.max_tokens": 2,
-        "limits.max_prompt_chars": 400, "limits.compile_timeout_s": 5.0, "limits.max_body_bytes": 65536})
+    config = load_config(
+        env={},
+        overrides={
+            "auth.api_key": "fuzz-key",
+            "limits.max_tokens_cap": 4,
+            "generation.max_tokens": 2,
+            "limits.max_prompt_chars": 400,
+            "limits.compile_timeout_s": 5.0,
+            "limits.max_body_bytes": 65536,
+        },
+    )
     server = LiveServer(create_app(service, config)).start()
     yield server
     server.stop()
@@ -48,8 +56,13 @@ def test_no_server_errors(fuzz_server):
             if time.monotonic() > deadline:
                 break
 
-            @settings(max_examples=examples, deadline=None, database=None, phases=[Phase.generate],
-                      suppress_health_check=list(HealthCheck))
+            @settings(
+                max_examples=examples,
+                deadline=None,
+                database=None,
+                phases=[Phase.generate],
+                suppress_health_check=list(HealthCheck),
+            )
             @given(case=operation.as_strategy(generation_mode=mode))
             def run(case):
                 nonlocal calls
@@ -59,8 +72,10 @@ def test_no_server_errors(fuzz_server):
                 calls += 1
                 text = response.text
                 if response.status_code >= 500 or "internal_error" in text:
-                    failures.append(f"{case.method} {case.path} {response.status_code}: "
-                                    f"body={str(case.body)[:300]!r} -> {text[:300]!r}")
+                    failures.append(
+                        f"{case.method} {case.path} {response.status_code}: "
+                        f"body={str(case.body)[:300]!r} -> {text[:300]!r}"
+                    )
 
             try:
                 run()

@@ -35,59 +35,183 @@ def _deep_schema(n: int) -> dict:
 
 
 _LOOP = {"$defs": {"a": {"$ref": "#/$defs/a"}}, "$ref": "#/$defs/a"}
-_REQUIRED_LOOP = {"$defs": {"n": {"type": "object", "properties": {"next": {"$ref": "#/$defs/n"}},
-                                  "required": ["next"]}}, "$ref": "#/$defs/n"}
+_REQUIRED_LOOP = {
+    "$defs": {"n": {"type": "object", "properties": {"next": {"$ref": "#/$defs/n"}}, "required": ["next"]}},
+    "$ref": "#/$defs/n",
+}
 
 # (name, path, body: dict | raw bytes, status, words in the message (or pointer), bound on seconds to answer)
 ROWS = [
-    ("lone surrogate in prompt", "/generate_api", b'{"prompt": "hi \\ud800", "max_tokens": 2}', 422,
-     ["/prompt", "lone surrogate", "U+D800"], 5),
-    ("lone surrogate in chat message", CHAT,
-     b'{"messages": [{"role": "user", "content": "\\udc00"}], "max_tokens": 2}', 422,
-     ["/messages/0/content", "lone surrogate"], 5),
-    ("lone surrogate in constraint", "/generate", b'{"prompt": "x", "constraint": {"kind": "literal", '
-     b'"text": "a\\ud800"}}', 422, ["/constraint/text", "lone surrogate"], 5),
-    ("lone surrogate in validate", "/v1/constraints/validate",
-     b'{"constraint": {"kind": "regex", "pattern": "\\ud800+"}}', 422, ["/constraint/pattern"], 5),
-    ("surrogate pair is fine", "/v1/constraints/validate",
-     b'{"constraint": {"kind": "literal", "text": "\\ud83d\\ude00"}}', 200, [], 5),
-    ("composite nested 400 deep", "/generate_api", {"prompt": "x", "constraint": _deep_composite(400)}, 400,
-     ["nests deeper than"], 5),
-    ("composite nested 70 deep", "/v1/constraints/compile", {"constraint": _deep_composite(70)}, 400,
-     ["nests deeper than 64"], 5),
-    ("JSON Schema nested 400 deep", "/v1/constraints/compile",
-     {"constraint": {"kind": "json_schema", "schema": _deep_schema(400)}}, 400, ["nests deeper than"], 5),
-    ("body nested 100000 deep", "/generate_api", b'{"prompt": "x", "context": ' + b"[" * 100_000 + b"]" * 100_000
-     + b"}", 400, ["nested too deeply"], 5),
-    ("$ref loop, no base case", "/v1/constraints/compile", {"constraint": {"kind": "json_schema", "schema": _LOOP}},
-     400, ["no finite document", "/schema/$defs/a"], 5),
-    ("required $ref loop", "/generate_api", {"prompt": "x", "max_tokens": 4,
-                                             "constraint": {"kind": "json_schema", "schema": _REQUIRED_LOOP}},
-     400, ["no finite document"], 5),
-    ("a{1000000}", "/generate_api", {"prompt": "x", "max_tokens": 2, "constraint": {"kind": "regex",
-                                                                                   "pattern": "a{1000000}"}},
-     400, ["unroll", "/pattern"], 5),
-    ("a{1000000} again (a failure stays a failure)", "/generate_api",
-     {"prompt": "x", "max_tokens": 2, "constraint": {"kind": "regex", "pattern": "a{1000000}"}}, 400, ["unroll"], 5),
-    ("properties: 5", "/v1/constraints/compile",
-     {"constraint": {"kind": "json_schema", "schema": {"type": "object", "properties": 5}}}, 400,
-     ["/schema/properties", "not of type 'object'"], 5),
-    ("body not JSON", "/generate_api", b'{"prompt": "x",, }', 400,
-     ["malformed JSON", "line 1, column 16 (character 15)"], 5),
+    (
+        "lone surrogate in prompt",
+        "/generate_api",
+        b'{"prompt": "hi \\ud800", "max_tokens": 2}',
+        422,
+        ["/prompt", "lone surrogate", "U+D800"],
+        5,
+    ),
+    (
+        "lone surrogate in chat message",
+        CHAT,
+        b'{"messages": [{"role": "user", "content": "\\udc00"}], "max_tokens": 2}',
+        422,
+        ["/messages/0/content", "lone surrogate"],
+        5,
+    ),
+    (
+        "lone surrogate in constraint",
+        "/generate",
+        b'{"prompt": "x", "constraint": {"kind": "literal", "text": "a\\ud800"}}',
+        422,
+        ["/constraint/text", "lone surrogate"],
+        5,
+    ),
+    (
+        "lone surrogate in validate",
+        "/v1/constraints/validate",
+        b'{"constraint": {"kind": "regex", "pattern": "\\ud800+"}}',
+        422,
+        ["/constraint/pattern"],
+        5,
+    ),
+    (
+        "surrogate pair is fine",
+        "/v1/constraints/validate",
+        b'{"constraint": {"kind": "literal", "text": "\\ud83d\\ude00"}}',
+        200,
+        [],
+        5,
+    ),
+    (
+        "composite nested 400 deep",
+        "/generate_api",
+        {"prompt": "x", "constraint": _deep_composite(400)},
+        400,
+        ["nests deeper than"],
+        5,
+    ),
+    (
+        "composite nested 70 deep",
+        "/v1/constraints/compile",
+        {"constraint": _deep_composite(70)},
+        400,
+        ["nests deeper than 64"],
+        5,
+    ),
+    (
+        "JSON Schema nested 400 deep",
+        "/v1/constraints/compile",
+        {"constraint": {"kind": "json_schema", "schema": _deep_schema(400)}},
+        400,
+        ["nests deeper than"],
+        5,
+    ),
+    (
+        "body nested 100000 deep",
+        "/generate_api",
+        b'{"prompt": "x", "context": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+        400,
+        ["nested too deeply"],
+        5,
+    ),
+    (
+        "$ref loop, no base case",
+        "/v1/constraints/compile",
+        {"constraint": {"kind": "json_schema", "schema": _LOOP}},
+        400,
+        ["no finite document", "/schema/$defs/a"],
+        5,
+    ),
+    (
+        "required $ref loop",
+        "/generate_api",
+        {"prompt": "x", "max_tokens": 4, "constraint": {"kind": "json_schema", "schema": _REQUIRED_LOOP}},
+        400,
+        ["no finite document"],
+        5,
+    ),
+    (
+        "a{1000000}",
+        "/generate_api",
+        {"prompt": "x", "max_tokens": 2, "constraint": {"kind": "regex", "pattern": "a{1000000}"}},
+        400,
+        ["unroll", "/pattern"],
+        5,
+    ),
+    (
+        "a{1000000} again (a failure stays a failure)",
+        "/generate_api",
+        {"prompt": "x", "max_tokens": 2, "constraint": {"kind": "regex", "pattern": "a{1000000}"}},
+        400,
+        ["unroll"],
+        5,
+    ),
+    (
+        "properties: 5",
+        "/v1/constraints/compile",
+        {"constraint": {"kind": "json_schema", "schema": {"type": "object", "properties": 5}}},
+        400,
+        ["/schema/properties", "not of type 'object'"],
+        5,
+    ),
+    (
+        "body not JSON",
+        "/generate_api",
+        b'{"prompt": "x",, }',
+        400,
+        ["malformed JSON", "line 1, column 16 (character 15)"],
+        5,
+    ),
     ("body not UTF-8", "/generate", b'{"prompt": "\xff\xfe"}', 400, ["not UTF-8", "byte 12"], 5),
     ("body not UTF-8 (openai)", CHAT, b'{"messages": [{"role": "user", "content": "\xc3"}]}', 400, ["not UTF-8"], 5),
-    ("misspelled constraints", "/generate_api", {"prompt": "x", "constraintz": {"kind": "regex", "pattern": "a"}},
-     422, ["unknown field 'constraintz'"], 5),
-    ("unknown Maze field", "/generate", {"prompt": "x", "constraint_spec": {"regex_patterns": ["a"]}}, 422,
-     ["unknown field 'constraint_spec'"], 5),
-    ("unknown OpenAI field", CHAT, {"messages": [{"role": "user", "content": "x"}], "respose_format": {}}, 422,
-     ["unknown field 'respose_format'", "response_format"], 5),
-    ("unimplemented OpenAI option", CHAT, {"messages": [{"role": "user", "content": "x"}],
-                                           "frequency_penalty": 0.5}, 422, ["frequency_penalty", "not supported"], 5),
-    ("tools", CHAT, {"messages": [{"role": "user", "content": "x"}],
-                     "tools": [{"type": "function", "function": {"name": "f"}}]}, 422, ["tools"], 5),
-    ("chat logprobs", CHAT, {"messages": [{"role": "user", "content": "x"}], "logprobs": True}, 422,
-     ["logprobs is not supported"], 5),
+    (
+        "misspelled constraints",
+        "/generate_api",
+        {"prompt": "x", "constraintz": {"kind": "regex", "pattern": "a"}},
+        422,
+        ["unknown field 'constraintz'"],
+        5,
+    ),
+    (
+        "unknown Maze field",
+        "/generate",
+        {"prompt": "x", "constraint_spec": {"regex_patterns": ["a"]}},
+        422,
+        ["unknown field 'constraint_spec'"],
+        5,
+    ),
+    (
+        "unknown OpenAI field",
+        CHAT,
+        {"messages": [{"role": "user", "content": "x"}], "respose_format": {}},
+        422,
+        ["unknown field 'respose_format'", "response_format"],
+        5,
+    ),
+    (
+        "unimplemented OpenAI option",
+        CHAT,
+        {"messages": [{"role": "user", "content": "x"}], "frequency_penalty": 0.5},
+        422,
+        ["frequency_penalty", "not supported"],
+        5,
+    ),
+    (
+        "tools",
+        CHAT,
+        {"messages": [{"role": "user", "content": "x"}], "tools": [{"type": "function", "function": {"name": "f"}}]},
+        422,
+        ["tools"],
+        5,
+    ),
+    (
+        "chat logprobs",
+        CHAT,
+        {"messages": [{"role": "user", "content": "x"}], "logprobs": True},
+        422,
+        ["logprobs is not supported"],
+        5,
+    ),
     ("completions logprobs", "/v1/completions", {"prompt": "x", "logprobs": 2}, 422, ["logprobs"], 5),
 ]
 
@@ -141,8 +265,12 @@ def test_validate_agrees_with_generation(http):
 def test_redos_regex_output_is_verified_in_linear_time(http, live):
     """``(a+)+b`` with a model made to write ``a``: the cut-off output is verified without
     backtracking, and ``/health`` answers throughout."""
-    body = {"prompt": "Write the letter a, many times, with no spaces.", "max_tokens": 12, "temperature": 0,
-            "constraint": {"kind": "regex", "pattern": "(a+)+b"}}
+    body = {
+        "prompt": "Write the letter a, many times, with no spaces.",
+        "max_tokens": 12,
+        "temperature": 0,
+        "constraint": {"kind": "regex", "pattern": "(a+)+b"},
+    }
     result: dict = {}
 
     def generate() -> None:
@@ -168,8 +296,14 @@ def test_redos_regex_output_is_verified_in_linear_time(http, live):
 
 
 def test_seed_cli_constraint_spec_is_understood(http):
-    r = http.post(CHAT, json={"messages": [{"role": "user", "content": "Say yes or no."}], "max_tokens": 4,
-                              "constraint_spec": {"regex_patterns": ["yes|no"]}})
+    r = http.post(
+        CHAT,
+        json={
+            "messages": [{"role": "user", "content": "Say yes or no."}],
+            "max_tokens": 4,
+            "constraint_spec": {"regex_patterns": ["yes|no"]},
+        },
+    )
     assert r.status_code == 200, r.text
     data = r.json()
     assert data["choices"][0]["message"]["content"] in ("yes", "no")
@@ -177,15 +311,32 @@ def test_seed_cli_constraint_spec_is_understood(http):
 
 
 def test_neutral_openai_fields_are_accepted(http):
-    r = http.post(CHAT, json={"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 2, "user": "u-1",
-                              "frequency_penalty": 0, "logprobs": False, "tool_choice": "none", "store": False})
+    r = http.post(
+        CHAT,
+        json={
+            "messages": [{"role": "user", "content": "Hi"}],
+            "max_tokens": 2,
+            "user": "u-1",
+            "frequency_penalty": 0,
+            "logprobs": False,
+            "tool_choice": "none",
+            "store": False,
+        },
+    )
     assert r.status_code == 200, r.text
 
 
 def test_openapi_describes_errors_streams_and_bounds(http):
     spec = http.get("/openapi.json").json()
-    for path in ("/generate_api", "/generate", "/generate/stream", "/v1/chat/completions", "/v1/completions",
-                 "/v1/constraints/validate", "/v1/constraints/compile"):
+    for path in (
+        "/generate_api",
+        "/generate",
+        "/generate/stream",
+        "/v1/chat/completions",
+        "/v1/completions",
+        "/v1/constraints/validate",
+        "/v1/constraints/compile",
+    ):
         responses = spec["paths"][path]["post"]["responses"]
         assert {"400", "401", "413", "422", "429", "503"} <= set(responses), path
     for path in ("/generate/stream", "/v1/chat/completions", "/v1/completions"):

@@ -19,22 +19,46 @@ CHOICES = ["red", "green", "blue", "cyan"]
 def _case(i: int) -> tuple[str, dict, object]:
     """Rotate routes and constraint kinds; return (path, body, checker of the generated text)."""
     if i % 4 == 0:
-        return "/generate_api", {"prompt": f"Number {i}:", "max_tokens": 4, "seed": i, "chat": False,
-                                 "constraint": {"kind": "regex", "pattern": "[0-9]{1,3}"}}, \
-            lambda t: re.fullmatch("[0-9]{1,3}", t)
+        return (
+            "/generate_api",
+            {
+                "prompt": f"Number {i}:",
+                "max_tokens": 4,
+                "seed": i,
+                "chat": False,
+                "constraint": {"kind": "regex", "pattern": "[0-9]{1,3}"},
+            },
+            lambda t: re.fullmatch("[0-9]{1,3}", t),
+        )
     if i % 4 == 1:
-        return "/generate", {"prompt": f"Color {i}?", "max_tokens": 4, "chat": False,
-                             "constraints": {"type": "regex", "patterns": ["(red|green|blue|cyan)"]}}, \
-            lambda t: t in CHOICES
+        return (
+            "/generate",
+            {
+                "prompt": f"Color {i}?",
+                "max_tokens": 4,
+                "chat": False,
+                "constraints": {"type": "regex", "patterns": ["(red|green|blue|cyan)"]},
+            },
+            lambda t: t in CHOICES,
+        )
     if i % 4 == 2:
-        return "/v1/completions", {"prompt": f"Flag {i}:", "max_tokens": 4, "seed": i,
-                                   "structured_outputs": {"choice": ["true", "false"]}}, \
-            lambda t: t in ("true", "false")
-    return "/v1/chat/completions", {"messages": [{"role": "user", "content": f"Digit {i}"}], "max_tokens": 4,
-                                    "response_format": {"type": "json_schema",
-                                                        "json_schema": {"name": "d", "schema": {
-                                                            "type": "integer", "minimum": 0, "maximum": 9}}}}, \
-        lambda t: 0 <= json.loads(t) <= 9
+        return (
+            "/v1/completions",
+            {"prompt": f"Flag {i}:", "max_tokens": 4, "seed": i, "structured_outputs": {"choice": ["true", "false"]}},
+            lambda t: t in ("true", "false"),
+        )
+    return (
+        "/v1/chat/completions",
+        {
+            "messages": [{"role": "user", "content": f"Digit {i}"}],
+            "max_tokens": 4,
+            "response_format": {
+                "type": "json_schema",
+                "json_schema": {"name": "d", "schema": {"type": "integer", "minimum": 0, "maximum": 9}},
+            },
+        },
+        lambda t: 0 <= json.loads(t) <= 9,
+    )
 
 
 def _text(path: str, body: dict) -> tuple[str, bool]:

@@ -10,11 +10,24 @@ import pytest
 
 pytestmark = pytest.mark.model
 
-PERSON = {"type": "object", "properties": {"name": {"type": "string", "maxLength": 12},
-                                           "age": {"type": "integer", "minimum": 0, "maximum": 120}},
-          "required": ["name", "age"], "additionalProperties": False}
-SEED_KEYS = {"generated_text", "tokens_generated", "generation_time_ms", "constraint_satisfied", "model_name",
-             "finish_reason", "metadata"}
+PERSON = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string", "maxLength": 12},
+        "age": {"type": "integer", "minimum": 0, "maximum": 120},
+    },
+    "required": ["name", "age"],
+    "additionalProperties": False,
+}
+SEED_KEYS = {
+    "generated_text",
+    "tokens_generated",
+    "generation_time_ms",
+    "constraint_satisfied",
+    "model_name",
+    "finish_reason",
+    "metadata",
+}
 
 
 def test_health_shape(http):
@@ -34,9 +47,16 @@ def test_health_is_public_and_echoes_request_id(live):
 
 
 def test_seed_generate_api_json_schema(http):
-    r = http.post("/generate_api", json={"prompt": "Give a person as JSON.", "max_tokens": 48, "temperature": 0,
-                                         "constraints": {"json_schema": PERSON}},
-                  headers={"X-Request-ID": "seed-1"})
+    r = http.post(
+        "/generate_api",
+        json={
+            "prompt": "Give a person as JSON.",
+            "max_tokens": 48,
+            "temperature": 0,
+            "constraints": {"json_schema": PERSON},
+        },
+        headers={"X-Request-ID": "seed-1"},
+    )
     assert r.status_code == 200, r.text
     body = r.json()
     assert set(body) == SEED_KEYS
@@ -55,8 +75,13 @@ def test_seed_accepts_ir_and_braid(http):
     ir = {"ir_version": "1", "constraint": {"kind": "regex", "pattern": "(yes|no)"}}
     r = http.post("/generate_api", json={"prompt": "Yes or no?", "max_tokens": 4, "constraint": ir})
     assert r.status_code == 200 and r.json()["generated_text"] in ("yes", "no")
-    braid = {"json_schema": None, "grammar": None, "regex_patterns": [{"pattern": "[0-9]{2}", "flags": ""}],
-             "token_masks": None, "priority": 1}
+    braid = {
+        "json_schema": None,
+        "grammar": None,
+        "regex_patterns": [{"pattern": "[0-9]{2}", "flags": ""}],
+        "token_masks": None,
+        "priority": 1,
+    }
     r = http.post("/generate_api", json={"prompt": "A number:", "max_tokens": 4, "constraint_ir": braid})
     assert r.status_code == 200 and re.fullmatch("[0-9]{2}", r.json()["generated_text"])
     assert r.json()["constraint_satisfied"] is True
@@ -71,9 +96,17 @@ def test_seed_cache_hit_on_repeat(http):
 
 
 def test_maze_generate_shape(http):
-    r = http.post("/generate", json={"prompt": "Yes or no?", "constraints": {"type": "regex", "patterns": ["(yes|no)"]},
-                                     "max_tokens": 4, "temperature": 0.7, "model": "meta-llama/Llama-3.1-8B-Instruct",
-                                     "context": {"file": "a.rs"}})
+    r = http.post(
+        "/generate",
+        json={
+            "prompt": "Yes or no?",
+            "constraints": {"type": "regex", "patterns": ["(yes|no)"]},
+            "max_tokens": 4,
+            "temperature": 0.7,
+            "model": "meta-llama/Llama-3.1-8B-Instruct",
+            "context": {"file": "a.rs"},
+        },
+    )
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["generated_text"] in ("yes", "no") and body["tokens_generated"] >= 1
@@ -94,7 +127,7 @@ def test_maze_models(http):
 
 
 def _sse(lines):
-    events = [line[len("data: "):] for line in lines if line.startswith("data: ")]
+    events = [line[len("data: ") :] for line in lines if line.startswith("data: ")]
     assert events[-1] == "[DONE]"
     return [json.loads(e) for e in events[:-1]]
 
@@ -122,7 +155,7 @@ def test_stream_bad_constraint_is_4xx_not_stream(http):
 def test_validate_route(http):
     ok = http.post("/v1/constraints/validate", json={"constraint": {"kind": "json_schema", "schema": PERSON}})
     assert ok.status_code == 200 and ok.json()["valid"] is True and ok.json()["kinds"] == ["json_schema"]
-    bad = http.post("/v1/constraints/validate", json={"constraint": "start: \"a\" @@ \"b\"", "kind": "lark"})
+    bad = http.post("/v1/constraints/validate", json={"constraint": 'start: "a" @@ "b"', "kind": "lark"})
     assert bad.status_code == 200
     report = bad.json()
     assert report["valid"] is False and report["errors"][0]["line"] == 1 and report["errors"][0]["column"]
@@ -152,6 +185,16 @@ def test_metrics_after_traffic(http):
 def test_docs_and_openapi(http):
     assert http.get("/docs").status_code == 200
     paths = http.get("/openapi.json").json()["paths"]
-    for route in ("/generate_api", "/generate", "/generate/stream", "/v1/chat/completions", "/v1/completions",
-                  "/v1/constraints/validate", "/v1/constraints/compile", "/health", "/models", "/v1/models"):
+    for route in (
+        "/generate_api",
+        "/generate",
+        "/generate/stream",
+        "/v1/chat/completions",
+        "/v1/completions",
+        "/v1/constraints/validate",
+        "/v1/constraints/compile",
+        "/health",
+        "/models",
+        "/v1/models",
+    ):
         assert route in paths

@@ -30,8 +30,10 @@ def _server(service, body_timeout_s: float | None = None, **settings) -> LiveSer
 
 def _open_partial(server: LiveServer, path: str = "/generate_api") -> socket.socket:
     sock = socket.create_connection((server.host, server.port), timeout=10)
-    sock.sendall(f"POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {KEY}\r\n"
-                 "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"prompt\": ".encode())
+    sock.sendall(
+        f"POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {KEY}\r\n"
+        'Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"prompt": '.encode()
+    )
     return sock
 
 
@@ -60,9 +62,14 @@ def test_abandoned_request_stops_its_generation(service):
     try:
         sock = socket.create_connection((server.host, server.port), timeout=10)
         body = b'{"prompt": "Write a very long story about the sea.", "max_tokens": 1500, "temperature": 0}'
-        sock.sendall(b"POST /generate_api HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + KEY.encode()
-                     + b"\r\nContent-Type: application/json\r\nContent-Length: " + str(len(body)).encode()
-                     + b"\r\n\r\n" + body)
+        sock.sendall(
+            b"POST /generate_api HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+            + KEY.encode()
+            + b"\r\nContent-Type: application/json\r\nContent-Length: "
+            + str(len(body)).encode()
+            + b"\r\n\r\n"
+            + body
+        )
         time.sleep(1.0)
         sock.close()  # the client goes away: its 1500 tokens must not be generated
         started = time.perf_counter()

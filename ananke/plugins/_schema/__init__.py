@@ -52,6 +52,7 @@ def _bundle(schema: dict, remotes, strict: bool, warnings: list[str]):
 def _drop_at(schema: dict, pointer: str) -> dict:
     parts = [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]]
     import copy
+
     out = copy.deepcopy(schema)
     node = out
     for key in parts[:-1]:
@@ -74,8 +75,9 @@ def _foreign_format(node: Any) -> bool:
     return any(_foreign_format(child) for _, child in iter_children(node))
 
 
-def prepare_schema(schema: dict | bool, *, strict: bool = True,
-                   remotes: Mapping[str, Any] | None = None) -> PreparedSchema:
+def prepare_schema(
+    schema: dict | bool, *, strict: bool = True, remotes: Mapping[str, Any] | None = None
+) -> PreparedSchema:
     """Rewrite ``schema`` into a form llguidance enforces exactly; see the module docstring.
 
     ``remotes`` maps absolute URIs to schema documents that ``$ref`` may point to (nothing is fetched).

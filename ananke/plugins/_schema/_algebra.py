@@ -15,18 +15,81 @@ from ._regex import literal_complement
 __all__ = ["CannotNegate", "Ctx", "types_of", "disjoint", "negate", "any_of", "all_of", "ATOMS", "type_schema"]
 
 ATOMS = frozenset({"null", "boolean", "object", "array", "string", "int", "frac"})
-_OF_TYPE = {"null": {"null"}, "boolean": {"boolean"}, "object": {"object"}, "array": {"array"},
-            "string": {"string"}, "integer": {"int"}, "number": {"int", "frac"}}
-ANNOTATIONS = {"title", "description", "default", "examples", "$comment", "deprecated", "readOnly", "writeOnly",
-               "contentMediaType", "contentEncoding", "contentSchema", "$schema", "$id", "$anchor", "$defs",
-               "definitions", "markdownDescription", "x-intellij-html-description", "format_hint"}
+_OF_TYPE = {
+    "null": {"null"},
+    "boolean": {"boolean"},
+    "object": {"object"},
+    "array": {"array"},
+    "string": {"string"},
+    "integer": {"int"},
+    "number": {"int", "frac"},
+}
+ANNOTATIONS = {
+    "title",
+    "description",
+    "default",
+    "examples",
+    "$comment",
+    "deprecated",
+    "readOnly",
+    "writeOnly",
+    "contentMediaType",
+    "contentEncoding",
+    "contentSchema",
+    "$schema",
+    "$id",
+    "$anchor",
+    "$defs",
+    "definitions",
+    "markdownDescription",
+    "x-intellij-html-description",
+    "format_hint",
+}
 _DEPTH = 40
-ASSERTIONS = {"type", "const", "enum", "required", "minLength", "maxLength", "minItems", "maxItems", "minProperties",
-              "maxProperties", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "pattern",
-              "format", "properties", "additionalProperties", "patternProperties", "items", "prefixItems",
-              "additionalItems", "contains", "minContains", "maxContains", "uniqueItems", "propertyNames",
-              "dependentRequired", "dependentSchemas", "dependencies", "anyOf", "allOf", "oneOf", "not", "if",
-              "then", "else", "$ref", "$dynamicRef", "unevaluatedItems", "unevaluatedProperties"}
+ASSERTIONS = {
+    "type",
+    "const",
+    "enum",
+    "required",
+    "minLength",
+    "maxLength",
+    "minItems",
+    "maxItems",
+    "minProperties",
+    "maxProperties",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "multipleOf",
+    "pattern",
+    "format",
+    "properties",
+    "additionalProperties",
+    "patternProperties",
+    "items",
+    "prefixItems",
+    "additionalItems",
+    "contains",
+    "minContains",
+    "maxContains",
+    "uniqueItems",
+    "propertyNames",
+    "dependentRequired",
+    "dependentSchemas",
+    "dependencies",
+    "anyOf",
+    "allOf",
+    "oneOf",
+    "not",
+    "if",
+    "then",
+    "else",
+    "$ref",
+    "$dynamicRef",
+    "unevaluatedItems",
+    "unevaluatedProperties",
+}
 
 
 class CannotNegate(Exception):
@@ -102,6 +165,7 @@ def types_of(node: Any, ctx: Ctx, depth: int = 0) -> frozenset:
 
 # ---------------------------------------------------------------- construction helpers
 
+
 def type_schema(atoms) -> Any:
     atoms = set(atoms)
     if not atoms:
@@ -152,8 +216,10 @@ def all_of(parts: list) -> Any:
 
 # ---------------------------------------------------------------- disjointness
 
+
 def _valid(schema: Any, value: Any, ctx: Ctx) -> bool | None:
     import jsonschema
+
     try:
         root = {"$defs": ctx.defs, "allOf": [schema]}
         return jsonschema.Draft202012Validator(root).is_valid(value)
@@ -207,6 +273,7 @@ def _prop(node: dict, key: str, ctx: Ctx) -> Any:
     patterns = node.get("patternProperties")
     if patterns:
         import re
+
         try:
             if any(re.search(p, key) for p in patterns):
                 return None
@@ -230,15 +297,21 @@ def _objects_disjoint(a: dict, b: dict, ctx: Ctx, depth: int) -> bool:
                 px = _prop(x, key, ctx)
                 if px is not None and py is not None and disjoint(px, py, ctx, depth + 1):
                     return True
-    return _ranges_disjoint(_int_range(a, "minProperties", "maxProperties"),
-                            _int_range(b, "minProperties", "maxProperties"))
+    return _ranges_disjoint(
+        _int_range(a, "minProperties", "maxProperties"), _int_range(b, "minProperties", "maxProperties")
+    )
 
 
 def _arrays_disjoint(a: dict, b: dict, ctx: Ctx, depth: int) -> bool:
     if _ranges_disjoint(_int_range(a, "minItems", "maxItems"), _int_range(b, "minItems", "maxItems")):
         return True
-    if min(a.get("minItems", 0) if isinstance(a.get("minItems"), int) else 0,
-           b.get("minItems", 0) if isinstance(b.get("minItems"), int) else 0) >= 1:
+    if (
+        min(
+            a.get("minItems", 0) if isinstance(a.get("minItems"), int) else 0,
+            b.get("minItems", 0) if isinstance(b.get("minItems"), int) else 0,
+        )
+        >= 1
+    ):
         fa = (a.get("prefixItems") or [a.get("items", True)])[0]
         fb = (b.get("prefixItems") or [b.get("items", True)])[0]
         return disjoint(fa, fb, ctx, depth + 1)
@@ -291,6 +364,7 @@ def disjoint(a: Any, b: Any, ctx: Ctx, depth: int = 0, within: frozenset = ATOMS
 
 # ---------------------------------------------------------------- negation
 
+
 def _not_values(values: list, within: frozenset = ATOMS) -> Any:
     atoms = {atom_of(v) for v in values}
     values = [v for v in values if atom_of(v) in within or atom_of(v) in ("int", "frac") and within & {"int", "frac"}]
@@ -321,16 +395,23 @@ def _not_values(values: list, within: frozenset = ATOMS) -> Any:
 
 
 def _num(x: float) -> int | float:
-    return int(x) if x.is_integer() and abs(x) < 2 ** 53 else x
+    return int(x) if x.is_integer() and abs(x) < 2**53 else x
 
 
 _SCALAR_NEGATIONS = {
-    "minLength": ("string", "maxLength", -1), "maxLength": ("string", "minLength", 1),
-    "minItems": ("array", "maxItems", -1), "maxItems": ("array", "minItems", 1),
-    "minProperties": ("object", "maxProperties", -1), "maxProperties": ("object", "minProperties", 1),
+    "minLength": ("string", "maxLength", -1),
+    "maxLength": ("string", "minLength", 1),
+    "minItems": ("array", "maxItems", -1),
+    "maxItems": ("array", "minItems", 1),
+    "minProperties": ("object", "maxProperties", -1),
+    "maxProperties": ("object", "minProperties", 1),
 }
-_BOUND_NEGATIONS = {"minimum": "exclusiveMaximum", "maximum": "exclusiveMinimum",
-                    "exclusiveMinimum": "maximum", "exclusiveMaximum": "minimum"}
+_BOUND_NEGATIONS = {
+    "minimum": "exclusiveMaximum",
+    "maximum": "exclusiveMinimum",
+    "exclusiveMinimum": "maximum",
+    "exclusiveMaximum": "minimum",
+}
 
 
 def _negate_keyword(key: str, value: Any, node: dict, ctx: Ctx, depth: int, within: frozenset) -> Any:
@@ -357,8 +438,12 @@ def _negate_keyword(key: str, value: Any, node: dict, ctx: Ctx, depth: int, with
     if key == "properties":
         if node.get("patternProperties") or "additionalProperties" in node:
             raise CannotNegate("properties with patternProperties/additionalProperties")
-        return any_of([{"type": "object", "required": [k], "properties": {k: negate(s, ctx, depth + 1)}}
-                       for k, s in value.items()])
+        return any_of(
+            [
+                {"type": "object", "required": [k], "properties": {k: negate(s, ctx, depth + 1)}}
+                for k, s in value.items()
+            ]
+        )
     if key == "items" and not node.get("prefixItems"):
         raise CannotNegate("items")
     if key == "anyOf":
@@ -366,7 +451,7 @@ def _negate_keyword(key: str, value: Any, node: dict, ctx: Ctx, depth: int, with
     if key == "allOf":
         return any_of([negate(s, ctx, depth + 1, within) for s in value])
     if key == "oneOf":
-        if all(disjoint(x, y, ctx, within=within) for i, x in enumerate(value) for y in value[i + 1:]):
+        if all(disjoint(x, y, ctx, within=within) for i, x in enumerate(value) for y in value[i + 1 :]):
             return all_of([negate(s, ctx, depth + 1, within) for s in value])
         raise CannotNegate("oneOf with overlapping branches")
     if key == "not":
@@ -381,6 +466,7 @@ def _negate_keyword(key: str, value: Any, node: dict, ctx: Ctx, depth: int, with
 def _pattern_literals(pattern: str) -> list[str]:
     """``^(a|b|c)$``-style patterns: the finite set they match, or CannotNegate."""
     import re
+
     m = re.fullmatch(r"\^\(?((?:[A-Za-z0-9_ \-]+\|)*[A-Za-z0-9_ \-]+)\)?\$", pattern)
     if not m:
         raise CannotNegate("pattern")
@@ -388,8 +474,18 @@ def _pattern_literals(pattern: str) -> list[str]:
     return words + [w + "\n" for w in words]  # Python's ``$`` also matches before a final newline
 
 
-_GROUPED = {"additionalProperties", "patternProperties", "prefixItems", "then", "else", "if",
-            "minContains", "maxContains", "unevaluatedProperties", "unevaluatedItems"}
+_GROUPED = {
+    "additionalProperties",
+    "patternProperties",
+    "prefixItems",
+    "then",
+    "else",
+    "if",
+    "minContains",
+    "maxContains",
+    "unevaluatedProperties",
+    "unevaluatedItems",
+}
 
 
 def negate(node: Any, ctx: Ctx, depth: int = 0, within: frozenset = ATOMS) -> Any:

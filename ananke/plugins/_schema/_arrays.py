@@ -38,6 +38,7 @@ def _key(value) -> str:
         if isinstance(v, list):
             return [norm(x) for x in v]
         return {k: norm(x) for k, x in v.items()}
+
     return json.dumps(norm(value), sort_keys=True)
 
 
@@ -69,8 +70,11 @@ def rewrite_unique(node: dict, ctx: Ctx, ptr: str) -> dict:
     hi = _int(node, "maxItems", None)
     if hi is not None and hi <= 1:
         return out
-    fail = SchemaUnsupported(ptr + "/uniqueItems", "`uniqueItems` over unbounded or non-enumerable items "
-                             "cannot be enforced exactly", "uniqueItems")
+    fail = SchemaUnsupported(
+        ptr + "/uniqueItems",
+        "`uniqueItems` over unbounded or non-enumerable items cannot be enforced exactly",
+        "uniqueItems",
+    )
     if node.get("prefixItems"):
         raise fail
     try:
@@ -91,6 +95,7 @@ def rewrite_unique(node: dict, ctx: Ctx, ptr: str) -> dict:
                 branch["prefixItems"] = [{"const": v} for v in seq]
             branches.append(branch)
     from ._logic import conjoin
+
     return conjoin(out, _with_arrays(branches))
 
 
@@ -106,6 +111,7 @@ def rewrite_contains(node: dict, ctx: Ctx, ptr: str) -> dict:
     if cond is None or (lo == 0 and hi is None):
         return out
     from ._logic import conjoin
+
     cond = ctx.deref(cond) if isinstance(cond, dict) else cond
     if cond is True or cond == {}:
         bounds = {"type": "array", "minItems": lo}
@@ -118,8 +124,9 @@ def rewrite_contains(node: dict, ctx: Ctx, ptr: str) -> dict:
 
 
 def _placements(node: dict, cond, lo: int, hi: int | None, ctx: Ctx, ptr: str) -> list:
-    fail = SchemaUnsupported(ptr + "/contains", "`contains` over arrays without a small `maxItems` cannot be "
-                             "enforced exactly", "contains")
+    fail = SchemaUnsupported(
+        ptr + "/contains", "`contains` over arrays without a small `maxItems` cannot be enforced exactly", "contains"
+    )
     n_max = _int(node, "maxItems", None)
     if n_max is None:
         raise fail
@@ -135,8 +142,9 @@ def _placements(node: dict, cond, lo: int, hi: int | None, ctx: Ctx, ptr: str) -
         try:
             neg = negate(cond, ctx)
         except CannotNegate as exc:
-            raise SchemaUnsupported(ptr + "/maxContains", f"`maxContains` needs the negation of `contains` "
-                                    f"({exc})", "maxContains") from None
+            raise SchemaUnsupported(
+                ptr + "/maxContains", f"`maxContains` needs the negation of `contains` ({exc})", "maxContains"
+            ) from None
     branches = []
     for n in range(n_min, n_max + 1):
         sizes = [lo] if hi is None else range(lo, min(hi, n) + 1)

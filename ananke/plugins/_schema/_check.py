@@ -70,6 +70,7 @@ def _remove(schema: Any, ptr: str, keyword: str) -> Any:
     def go(node, i):
         if i == len(parts):
             from ._rewrite import weaken
+
             return weaken(node, keyword) if isinstance(node, dict) else node
         key = parts[i]
         if isinstance(node, list):
@@ -79,6 +80,7 @@ def _remove(schema: Any, ptr: str, keyword: str) -> Any:
         node = dict(node)
         node[key] = go(node[key], i + 1)
         return node
+
     return go(schema, 0)
 
 
@@ -96,10 +98,15 @@ def enforce(schema: Any, origin: dict[str, str], strict: bool) -> tuple[Any, lis
         pointer = original_pointer(first[0], origin)
         if strict or not found:
             where = f" (at {pointer})" if found else ""
-            raise SchemaUnsupported(pointer + (f"/{escape(first[1])}" if first[1] else ""),
-                                    f"llguidance cannot enforce this exactly: {message.strip()}{where}", first[1])
+            raise SchemaUnsupported(
+                pointer + (f"/{escape(first[1])}" if first[1] else ""),
+                f"llguidance cannot enforce this exactly: {message.strip()}{where}",
+                first[1],
+            )
         for ptr, key in found:
             schema = _remove(schema, ptr, key)
-            warnings.append(f"{original_pointer(ptr, origin) or '/'}/{escape(key)}: not enforced by the engine "
-                            f"({message.splitlines()[0]}); output is verified")
+            warnings.append(
+                f"{original_pointer(ptr, origin) or '/'}/{escape(key)}: not enforced by the engine "
+                f"({message.splitlines()[0]}); output is verified"
+            )
     raise SchemaUnsupported("", "schema could not be reduced to an enforceable form", None)

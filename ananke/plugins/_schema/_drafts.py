@@ -46,11 +46,17 @@ def _dependencies(node: dict) -> None:
     required = {k: v for k, v in deps.items() if isinstance(v, list)}
     schemas = {k: v for k, v in deps.items() if not isinstance(v, list)}
     if required:
-        node["dependentRequired"] = {**node.get("dependentRequired", {}), **required} \
-            if isinstance(node.get("dependentRequired"), dict) else required
+        node["dependentRequired"] = (
+            {**node.get("dependentRequired", {}), **required}
+            if isinstance(node.get("dependentRequired"), dict)
+            else required
+        )
     if schemas:
-        node["dependentSchemas"] = {**node.get("dependentSchemas", {}), **schemas} \
-            if isinstance(node.get("dependentSchemas"), dict) else schemas
+        node["dependentSchemas"] = (
+            {**node.get("dependentSchemas", {}), **schemas}
+            if isinstance(node.get("dependentSchemas"), dict)
+            else schemas
+        )
 
 
 def normalize_legacy(node: Any) -> Any:

@@ -21,11 +21,11 @@ from __future__ import annotations
 from ._algebra import types_of
 from ._errors import SchemaUnsupported
 
-__all__ = ["FORMAT_REGEXES", "FORMATS_NATIVE", "STANDARD_FORMATS", "OPENAPI_REGEXES", "INT_RANGES",
-           "rewrite_format"]
+__all__ = ["FORMAT_REGEXES", "FORMATS_NATIVE", "STANDARD_FORMATS", "OPENAPI_REGEXES", "INT_RANGES", "rewrite_format"]
 
-FORMATS_NATIVE = frozenset({"date-time", "date", "time", "duration", "email", "hostname", "ipv4", "ipv6", "uri",
-                            "uuid", "unknown"})
+FORMATS_NATIVE = frozenset(
+    {"date-time", "date", "time", "duration", "email", "hostname", "ipv4", "ipv6", "uri", "uuid", "unknown"}
+)
 
 _HEX = "[0-9A-Fa-f]"
 _PCT = f"%{_HEX}{_HEX}"
@@ -65,16 +65,39 @@ FORMAT_REGEXES = {
 }
 
 
-STANDARD_FORMATS = frozenset({
-    "date-time", "date", "time", "duration", "email", "idn-email", "hostname", "idn-hostname", "ipv4", "ipv6",
-    "uri", "uri-reference", "iri", "iri-reference", "uuid", "uri-template", "json-pointer",
-    "relative-json-pointer", "regex"})
+STANDARD_FORMATS = frozenset(
+    {
+        "date-time",
+        "date",
+        "time",
+        "duration",
+        "email",
+        "idn-email",
+        "hostname",
+        "idn-hostname",
+        "ipv4",
+        "ipv6",
+        "uri",
+        "uri-reference",
+        "iri",
+        "iri-reference",
+        "uuid",
+        "uri-template",
+        "json-pointer",
+        "relative-json-pointer",
+        "regex",
+    }
+)
 
 OPENAPI_REGEXES = {"byte": "^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"}
 # int64 is left out: llguidance 1.9.1 cannot build its number regex for a lower bound of -2**63
 # ("Failed to generate regex for integer range"), so int64 stays an annotation (warned about).
-INT_RANGES = {f"{u}int{bits}": ((0, 2 ** bits - 1) if u else (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1))
-              for bits in (8, 16, 32, 64) for u in ("", "u") if (u, bits) != ("", 64)}
+INT_RANGES = {
+    f"{u}int{bits}": ((0, 2**bits - 1) if u else (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1))
+    for bits in (8, 16, 32, 64)
+    for u in ("", "u")
+    if (u, bits) != ("", 64)
+}
 
 
 def _without_format(node: dict) -> dict:
@@ -100,8 +123,13 @@ def _with_range(node: dict, low: int, high: int) -> dict:
 
 
 def _annotation(node: dict, fmt: str, ctx, ptr: str) -> dict:
-    ctx.notes.append((ptr, f"/format: format {fmt!r} is not a JSON Schema format; an unknown format is an "
-                           "annotation that asserts nothing, so it is not enforced"))
+    ctx.notes.append(
+        (
+            ptr,
+            f"/format: format {fmt!r} is not a JSON Schema format; an unknown format is an "
+            "annotation that asserts nothing, so it is not enforced",
+        )
+    )
     return _without_format(node)
 
 

@@ -63,8 +63,10 @@ def rewrite_one_of(node: dict, ctx: Ctx, ptr: str) -> dict:
                 parts.append(negate(other, ctx, within=within))
             except CannotNegate as exc:
                 raise SchemaUnsupported(
-                    f"{ptr}/oneOf/{j}", f"`oneOf` branches {i} and {j} may overlap and branch {j} cannot be "
-                    f"negated exactly ({exc})", "oneOf") from None
+                    f"{ptr}/oneOf/{j}",
+                    f"`oneOf` branches {i} and {j} may overlap and branch {j} cannot be negated exactly ({exc})",
+                    "oneOf",
+                ) from None
         alts.append(all_of(parts))
     return conjoin(out, any_of(alts) if alts else False)
 

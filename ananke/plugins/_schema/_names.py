@@ -39,8 +39,11 @@ def rewrite_property_names(node: dict, ctx: Ctx, ptr: str) -> dict:
         names = None
     if names is True or names == {}:
         return out
-    fail = SchemaUnsupported(ptr + "/propertyNames", "`propertyNames` is enforceable only as a pattern, length "
-                             "bound or enum on objects without `patternProperties`", "propertyNames")
+    fail = SchemaUnsupported(
+        ptr + "/propertyNames",
+        "`propertyNames` is enforceable only as a pattern, length bound or enum on objects without `patternProperties`",
+        "propertyNames",
+    )
     if names is False:
         names = {"enum": []}
     if not isinstance(names, dict) or out.get("patternProperties"):

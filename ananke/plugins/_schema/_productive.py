@@ -79,8 +79,7 @@ class _Checker:
         required, props = node.get("required"), node.get("properties")
         if not isinstance(required, list) or not isinstance(props, dict):
             return True
-        return all(self.productive(props[name], stack) for name in required
-                   if isinstance(name, str) and name in props)
+        return all(self.productive(props[name], stack) for name in required if isinstance(name, str) and name in props)
 
     def _items(self, node: dict, stack: tuple[str, ...]) -> bool:
         min_items = node.get("minItems", 0)

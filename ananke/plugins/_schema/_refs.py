@@ -24,19 +24,47 @@ __all__ = ["bundle", "LEGACY", "spec_of", "legacy_ref_siblings"]
 
 _DEFAULT = rj.DRAFT202012
 LEGACY = (rj.DRAFT3, rj.DRAFT4, rj.DRAFT6, rj.DRAFT7)
-_DROP = {"$id", "$anchor", "$dynamicAnchor", "$recursiveAnchor", "$defs", "definitions", "$schema", "$comment",
-         "$ref", "$dynamicRef", "$vocabulary"}
+_DROP = {
+    "$id",
+    "$anchor",
+    "$dynamicAnchor",
+    "$recursiveAnchor",
+    "$defs",
+    "definitions",
+    "$schema",
+    "$comment",
+    "$ref",
+    "$dynamicRef",
+    "$vocabulary",
+}
 
 
 def spec_of(node: Any, default=_DEFAULT):
     if isinstance(node, dict) and isinstance(node.get("$schema"), str):
-        return rj.specification_with(node["$schema"].rstrip("#") or "", default=default) if _known(
-            node["$schema"]) else default
+        return (
+            rj.specification_with(node["$schema"].rstrip("#") or "", default=default)
+            if _known(node["$schema"])
+            else default
+        )
     return default
 
 
-_INERT = {"title", "description", "default", "examples", "$comment", "$schema", "$id", "id", "definitions", "$defs",
-          "deprecated", "readOnly", "writeOnly", "markdownDescription"}
+_INERT = {
+    "title",
+    "description",
+    "default",
+    "examples",
+    "$comment",
+    "$schema",
+    "$id",
+    "id",
+    "definitions",
+    "$defs",
+    "deprecated",
+    "readOnly",
+    "writeOnly",
+    "markdownDescription",
+}
 
 
 def legacy_ref_siblings(node: Any, spec=None) -> bool:
@@ -45,8 +73,11 @@ def legacy_ref_siblings(node: Any, spec=None) -> bool:
     if not isinstance(node, dict):
         return False
     spec = spec_of(node, spec or _DEFAULT)
-    if spec in LEGACY and isinstance(node.get("$ref"), str) and any(
-            k != "$ref" and k not in _INERT and not k.startswith("x-") for k in node):
+    if (
+        spec in LEGACY
+        and isinstance(node.get("$ref"), str)
+        and any(k != "$ref" and k not in _INERT and not k.startswith("x-") for k in node)
+    ):
         return True
     return any(legacy_ref_siblings(child, spec) for _, child in iter_children(node))
 
@@ -93,15 +124,20 @@ class _Bundler:
     def resolve(self, ref: str, resolver, spec, ptr: str, dynamic: bool = False) -> str:
         try:
             resolved = resolver.lookup(ref)
-        except (referencing.exceptions.Unresolvable, referencing.exceptions.PointerToNowhere, KeyError,
-                ValueError) as exc:
+        except (
+            referencing.exceptions.Unresolvable,
+            referencing.exceptions.PointerToNowhere,
+            KeyError,
+            ValueError,
+        ) as exc:
             kw = "$dynamicRef" if dynamic else "$ref"
             raise SchemaUnsupported(ptr, f"cannot resolve {kw} {ref!r}: {type(exc).__name__}", kw) from None
         target = resolved.contents
         if dynamic and isinstance(target, dict) and "$dynamicAnchor" in target:
             name = target["$dynamicAnchor"]
             total = _count_dynamic_anchors(self.root, name) + sum(
-                _count_dynamic_anchors(d, name) for d in self.remotes.values())
+                _count_dynamic_anchors(d, name) for d in self.remotes.values()
+            )
             if total > 1:
                 raise SchemaUnsupported(ptr, f"$dynamicRef {ref!r} depends on the dynamic scope", "$dynamicRef")
         key = id(target)

@@ -16,13 +16,24 @@ from ._walk import iter_children, map_children
 __all__ = ["PASSES", "rewrite", "weaken", "original_pointer"]
 
 Pass = Callable[[dict, Ctx, str], dict]
-PASSES: list[Pass] = [rewrite_format, rewrite_dependent, rewrite_if, rewrite_property_names, rewrite_unique,
-                      rewrite_contains, rewrite_one_of, rewrite_not]
+PASSES: list[Pass] = [
+    rewrite_format,
+    rewrite_dependent,
+    rewrite_if,
+    rewrite_property_names,
+    rewrite_unique,
+    rewrite_contains,
+    rewrite_one_of,
+    rewrite_not,
+]
 
-_GROUPS = {"if": ("if", "then", "else"), "contains": ("contains", "minContains", "maxContains"),
-           "maxContains": ("contains", "minContains", "maxContains"),
-           "dependentRequired": ("dependentRequired", "dependentSchemas"),
-           "dependentSchemas": ("dependentRequired", "dependentSchemas")}
+_GROUPS = {
+    "if": ("if", "then", "else"),
+    "contains": ("contains", "minContains", "maxContains"),
+    "maxContains": ("contains", "minContains", "maxContains"),
+    "dependentRequired": ("dependentRequired", "dependentSchemas"),
+    "dependentSchemas": ("dependentRequired", "dependentSchemas"),
+}
 
 
 def weaken(node: dict, keyword: str | None) -> dict:
@@ -39,7 +50,7 @@ def weaken(node: dict, keyword: str | None) -> dict:
 def original_pointer(ptr: str, origin: dict[str, str]) -> str:
     """Map a pointer into the bundled schema back to the user's schema where possible."""
     if ptr.startswith("/$defs/_a"):
-        name, _, rest = ptr[len("/$defs/"):].partition("/")
+        name, _, rest = ptr[len("/$defs/") :].partition("/")
         if name in origin:
             return origin[name] + ("/" + rest if rest else "")
     return ptr
@@ -80,7 +91,7 @@ class _Rewriter:
         dropped: list[str] = []
 
         def child(sub: Any, p: str) -> Any:
-            key = _negative(p[len(ptr):])
+            key = _negative(p[len(ptr) :])
             if key is None or negative or self.strict:
                 return self.node(sub, p, negative or key is not None)
             try:  # lenient: a failure under a negated keyword drops that whole keyword instead

@@ -24,8 +24,11 @@ def _legacy_style(node: Any) -> str | None:
         return None
     if isinstance(node.get("exclusiveMinimum"), bool) or isinstance(node.get("exclusiveMaximum"), bool):
         return "draft4"
-    found = "draft7" if (isinstance(node.get("items"), list) or "dependencies" in node
-                         or "additionalItems" in node) else None
+    found = (
+        "draft7"
+        if (isinstance(node.get("items"), list) or "dependencies" in node or "additionalItems" in node)
+        else None
+    )
     for _, child in iter_children(node):
         sub = _legacy_style(child)
         if sub == "draft4":
@@ -42,7 +45,8 @@ def validator_class(schema: Any):
         return validator_for(schema, default=jsonschema.Draft202012Validator)
     style = _legacy_style(schema)
     return {"draft4": jsonschema.Draft4Validator, "draft7": jsonschema.Draft7Validator}.get(
-        style, jsonschema.Draft202012Validator)
+        style, jsonschema.Draft202012Validator
+    )
 
 
 def _search(pattern: str, text: str) -> bool:
@@ -117,8 +121,10 @@ def _linear(cls):
     """``cls`` with the regex keywords matched in bounded time."""
     from jsonschema.validators import extend
 
-    return extend(cls, {"pattern": _pattern, "patternProperties": _pattern_properties,
-                        "additionalProperties": _additional_properties})
+    return extend(
+        cls,
+        {"pattern": _pattern, "patternProperties": _pattern_properties, "additionalProperties": _additional_properties},
+    )
 
 
 def _format_checker(cls):
@@ -142,8 +148,12 @@ def verify_instance(original_schema: Any, instance: Any, *, remotes: Mapping[str
     cls = validator_class(original_schema)
     registry = referencing.Registry()
     for uri, doc in (remotes or {}).items():
-        registry = registry.with_resource(uri, rj.specification_with(
-            doc.get("$schema", "") if isinstance(doc, dict) else "", default=rj.DRAFT202012).create_resource(doc))
+        registry = registry.with_resource(
+            uri,
+            rj.specification_with(
+                doc.get("$schema", "") if isinstance(doc, dict) else "", default=rj.DRAFT202012
+            ).create_resource(doc),
+        )
     validator = _linear(cls)(original_schema, format_checker=_format_checker(cls), registry=registry)
     errors = []
     for err in validator.iter_errors(instance):

@@ -6,8 +6,19 @@ from typing import Any, Callable, Iterator
 
 __all__ = ["SINGLE", "MAPS", "LISTS", "escape", "map_children", "iter_children", "is_schema"]
 
-SINGLE = ("additionalProperties", "additionalItems", "contains", "propertyNames", "not", "if", "then", "else",
-          "unevaluatedItems", "unevaluatedProperties", "contentSchema")
+SINGLE = (
+    "additionalProperties",
+    "additionalItems",
+    "contains",
+    "propertyNames",
+    "not",
+    "if",
+    "then",
+    "else",
+    "unevaluatedItems",
+    "unevaluatedProperties",
+    "contentSchema",
+)
 MAPS = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
 LISTS = ("allOf", "anyOf", "oneOf", "prefixItems")
 
@@ -57,8 +68,10 @@ def map_children(node: dict, fn: Callable[[Any, str], Any], ptr: str = "") -> di
             out[key] = fn(node[key], f"{ptr}/{key}")
     for key in MAPS:
         if isinstance(node.get(key), dict):
-            out[key] = {name: (fn(sub, f"{ptr}/{key}/{escape(name)}") if is_schema(sub) else sub)
-                        for name, sub in node[key].items()}
+            out[key] = {
+                name: (fn(sub, f"{ptr}/{key}/{escape(name)}") if is_schema(sub) else sub)
+                for name, sub in node[key].items()
+            }
     for key in LISTS:
         if isinstance(node.get(key), list):
             out[key] = [fn(sub, f"{ptr}/{key}/{i}") if is_schema(sub) else sub for i, sub in enumerate(node[key])]
@@ -69,6 +82,8 @@ def map_children(node: dict, fn: Callable[[Any, str], Any], ptr: str = "") -> di
         out["items"] = [fn(sub, f"{ptr}/items/{i}") if is_schema(sub) else sub for i, sub in enumerate(items)]
     deps = node.get("dependencies")
     if isinstance(deps, dict):
-        out["dependencies"] = {name: (fn(sub, f"{ptr}/dependencies/{escape(name)}") if is_schema(sub) else sub)
-                               for name, sub in deps.items()}
+        out["dependencies"] = {
+            name: (fn(sub, f"{ptr}/dependencies/{escape(name)}") if is_schema(sub) else sub)
+            for name, sub in deps.items()
+        }
     return out

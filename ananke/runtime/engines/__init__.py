@@ -23,8 +23,14 @@ from typing import Any
 from ananke._registry import Registration, registrations
 from ananke.errors import RegistryError
 
-__all__ = ["ENTRY_POINT_GROUP", "EngineFactory", "create_engine", "engine_factory", "engine_names",
-           "engine_registrations"]
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "EngineFactory",
+    "create_engine",
+    "engine_factory",
+    "engine_names",
+    "engine_registrations",
+]
 
 ENTRY_POINT_GROUP = "ananke.engines"
 

@@ -42,9 +42,17 @@ class TransformersEngine(Engine):
     name = "transformers"
     concurrent = False
 
-    def __init__(self, model: str | None = None, *, device: str | None = None, dtype: Any = None,
-                 cache: ConstraintCache | None = None, overlap: bool | None = None,
-                 loaded: LoadedModel | None = None, fast_forward: bool = True) -> None:
+    def __init__(
+        self,
+        model: str | None = None,
+        *,
+        device: str | None = None,
+        dtype: Any = None,
+        cache: ConstraintCache | None = None,
+        overlap: bool | None = None,
+        loaded: LoadedModel | None = None,
+        fast_forward: bool = True,
+    ) -> None:
         self.loaded = loaded or load_model(model, device=device, dtype=dtype)
         self.cache = cache or ConstraintCache()
         lm, tok = self.loaded.model, self.loaded.tokenizer
@@ -84,8 +92,9 @@ class TransformersEngine(Engine):
         """Token ids of ``prompt``, wrapped in the chat template when ``chat`` and the model has one."""
         tok = self.loaded.tokenizer
         if chat and getattr(tok, "chat_template", None):
-            ids = tok.apply_chat_template([{"role": "user", "content": prompt}], tokenize=True,
-                                          add_generation_prompt=True)
+            ids = tok.apply_chat_template(
+                [{"role": "user", "content": prompt}], tokenize=True, add_generation_prompt=True
+            )
             if isinstance(ids, dict) or hasattr(ids, "keys"):
                 ids = ids["input_ids"]
             return list(ids)
@@ -96,21 +105,24 @@ class TransformersEngine(Engine):
             return [tok.bos_token_id]
         raise RequestError("the prompt is empty and the model has no BOS token to start from", field="prompt")
 
-    async def generate(self, prompt: str, compiled: Any | None, params: GenerationParams,
-                       chat: bool = True) -> EngineOutput:
+    async def generate(
+        self, prompt: str, compiled: Any | None, params: GenerationParams, chat: bool = True
+    ) -> EngineOutput:
         submitted = time.perf_counter()
         loop = asyncio.get_running_loop()
         cancel = threading.Event()  # a cancelled await (timeout, shutdown) stops decoding at the next token
-        future = loop.run_in_executor(self._worker, self._run_queued, submitted, prompt, compiled, params,
-                                      chat, None, cancel)
+        future = loop.run_in_executor(
+            self._worker, self._run_queued, submitted, prompt, compiled, params, chat, None, cancel
+        )
         try:
             return await future
         except asyncio.CancelledError:
             cancel.set()
             raise
 
-    async def stream(self, prompt: str, compiled: Any | None, params: GenerationParams,
-                     chat: bool = True) -> AsyncIterator[StreamDelta | EngineOutput]:
+    async def stream(
+        self, prompt: str, compiled: Any | None, params: GenerationParams, chat: bool = True
+    ) -> AsyncIterator[StreamDelta | EngineOutput]:
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Any] = asyncio.Queue()
 
@@ -119,8 +131,9 @@ class TransformersEngine(Engine):
 
         submitted = time.perf_counter()
         cancel = threading.Event()  # set when the consumer stops early (e.g. a client disconnects)
-        future = loop.run_in_executor(self._worker, self._run_queued, submitted, prompt, compiled, params, chat,
-                                      on_text, cancel)
+        future = loop.run_in_executor(
+            self._worker, self._run_queued, submitted, prompt, compiled, params, chat, on_text, cancel
+        )
         future.add_done_callback(lambda _f: loop.call_soon_threadsafe(queue.put_nowait, _DONE))
         try:
             while True:
@@ -132,8 +145,14 @@ class TransformersEngine(Engine):
         finally:
             cancel.set()
 
-    def generate_sync(self, prompt: str, compiled: Any | None, params: GenerationParams, chat: bool = True,
-                      on_text: Callable[[str, list[int]], None] | None = None) -> EngineOutput:
+    def generate_sync(
+        self,
+        prompt: str,
+        compiled: Any | None,
+        params: GenerationParams,
+        chat: bool = True,
+        on_text: Callable[[str, list[int]], None] | None = None,
+    ) -> EngineOutput:
         """Blocking generation on the calling thread (benchmarks; the service uses :meth:`generate`)."""
         return self._run(prompt, compiled, params, chat, on_text, None)
 
@@ -151,16 +170,30 @@ class TransformersEngine(Engine):
             return None, True
         return self.cache.get_matchers(compiled, self._llg, lambda: build_matchers(compiled, self._llg))
 
-    def _run_queued(self, submitted: float, prompt: str, compiled: Any, params: GenerationParams, chat: bool,
-                    on_text: Callable[[str, list[int]], None] | None,
-                    cancel: threading.Event | None) -> EngineOutput:
+    def _run_queued(
+        self,
+        submitted: float,
+        prompt: str,
+        compiled: Any,
+        params: GenerationParams,
+        chat: bool,
+        on_text: Callable[[str, list[int]], None] | None,
+        cancel: threading.Event | None,
+    ) -> EngineOutput:
         queue_ms = (time.perf_counter() - submitted) * 1000.0
         out = self._run(prompt, compiled, params, chat, on_text, cancel)
         out.timings["queue_ms"] = queue_ms
         return out
 
-    def _run(self, prompt: str, compiled: Any, params: GenerationParams, chat: bool,
-             on_text: Callable[[str, list[int]], None] | None, cancel: threading.Event | None) -> EngineOutput:
+    def _run(
+        self,
+        prompt: str,
+        compiled: Any,
+        params: GenerationParams,
+        chat: bool,
+        on_text: Callable[[str, list[int]], None] | None,
+        cancel: threading.Event | None,
+    ) -> EngineOutput:
         import torch  # noqa: PLC0415 - heavy
 
         started = time.perf_counter()
@@ -176,9 +209,19 @@ class TransformersEngine(Engine):
             generator.manual_seed(params.seed)
         else:
             generator.seed()
-        loop = DecodeLoop(self._forward_fn(), self._llg, self.eos_ids, state, params, on_text=on_text,
-                          executor=self._mask_worker, overlap=self.overlap, generator=generator,
-                          fast_forward=self.fast_forward, cancel=cancel)
+        loop = DecodeLoop(
+            self._forward_fn(),
+            self._llg,
+            self.eos_ids,
+            state,
+            params,
+            on_text=on_text,
+            executor=self._mask_worker,
+            overlap=self.overlap,
+            generator=generator,
+            fast_forward=self.fast_forward,
+            cancel=cancel,
+        )
         try:
             with torch.inference_mode():
                 out = loop.run(prompt_ids)

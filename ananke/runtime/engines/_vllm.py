@@ -87,8 +87,19 @@ CPU_KV_CACHE_GIB = 1.0
 _GIB = 1 << 30
 
 #: ``vllm.*`` settings of :mod:`ananke._config` → :class:`VllmSettings` fields
-_CONFIG_FIELDS = ("gpu_memory_utilization", "kv_cache_gib", "max_model_len", "max_num_seqs", "enforce_eager",
-                  "tensor_parallel_size", "dtype", "quantization", "revision", "tokenizer", "download_dir")
+_CONFIG_FIELDS = (
+    "gpu_memory_utilization",
+    "kv_cache_gib",
+    "max_model_len",
+    "max_num_seqs",
+    "enforce_eager",
+    "tensor_parallel_size",
+    "dtype",
+    "quantization",
+    "revision",
+    "tokenizer",
+    "download_dir",
+)
 
 
 class VllmSettings(BaseModel):
@@ -132,11 +143,18 @@ class VllmSettings(BaseModel):
     def engine_kwargs(self, model_path: str, *, on_cpu: bool) -> dict[str, Any]:
         """Keyword arguments of ``vllm.AsyncEngineArgs`` (without structured outputs)."""
         kwargs: dict[str, Any] = {
-            "model": model_path, "revision": self.revision, "tokenizer": self.tokenizer,
-            "tensor_parallel_size": self.tensor_parallel_size, "dtype": self.dtype,
-            "quantization": self.quantization, "enforce_eager": self.enforce_eager,
-            "download_dir": self.download_dir, "trust_remote_code": self.trust_remote_code, "seed": self.seed,
-            "max_model_len": self.max_model_len, "max_num_seqs": self.max_num_seqs,
+            "model": model_path,
+            "revision": self.revision,
+            "tokenizer": self.tokenizer,
+            "tensor_parallel_size": self.tensor_parallel_size,
+            "dtype": self.dtype,
+            "quantization": self.quantization,
+            "enforce_eager": self.enforce_eager,
+            "download_dir": self.download_dir,
+            "trust_remote_code": self.trust_remote_code,
+            "seed": self.seed,
+            "max_model_len": self.max_model_len,
+            "max_num_seqs": self.max_num_seqs,
             "gpu_memory_utilization": self.gpu_memory_utilization,
         }
         kv_gib = self.kv_cache_gib
@@ -147,8 +165,13 @@ class VllmSettings(BaseModel):
         return {k: v for k, v in kwargs.items() if v is not None}
 
 
-def build_engine_args(settings: VllmSettings, model_path: str | None = None, *, on_cpu: bool | None = None,
-                      logits_processors: list[str] | None = None) -> Any:
+def build_engine_args(
+    settings: VllmSettings,
+    model_path: str | None = None,
+    *,
+    on_cpu: bool | None = None,
+    logits_processors: list[str] | None = None,
+) -> Any:
     """The ``vllm.AsyncEngineArgs`` for ``settings``, structured outputs pinned to ``guidance``.
 
     ``model_path`` defaults to ``settings.model``; ``on_cpu`` to vLLM's platform (its CPU backend).
@@ -197,11 +220,14 @@ def check_enforceable(compiled: Any | None, *, all_of: bool = True) -> None:
         return
     grammars = list(compiled.grammars)
     if len(grammars) > 1:
-        raise UnsupportedFeatureError(Diagnostic(
-            f"this constraint needs the intersection of {len(grammars)} grammars (all_of parts that "
-            "cannot be merged into one grammar) and this vLLM engine runs without Ananke's logits "
-            "processor, which intersects them. Start it with all_of=True, or merge the parts into one grammar.",
-            pointer="/constraint"))
+        raise UnsupportedFeatureError(
+            Diagnostic(
+                f"this constraint needs the intersection of {len(grammars)} grammars (all_of parts that "
+                "cannot be merged into one grammar) and this vLLM engine runs without Ananke's logits "
+                "processor, which intersects them. Start it with all_of=True, or merge the parts into one grammar.",
+                pointer="/constraint",
+            )
+        )
 
 
 def static_token_ids(token_mask: Any | None, vocab_size: int, end_ids: Iterable[int] = ()) -> list[int] | None:
@@ -218,8 +244,9 @@ def static_token_ids(token_mask: Any | None, vocab_size: int, end_ids: Iterable[
         return None
     out_of_range = sorted(t for t in set(allowed or ()) | forbidden if t < 0 or t >= vocab_size)
     if out_of_range:
-        raise ConstraintError(f"token ids {out_of_range[:10]} are outside the model's vocabulary of {vocab_size}",
-                              pointer="/constraint")
+        raise ConstraintError(
+            f"token ids {out_of_range[:10]} are outside the model's vocabulary of {vocab_size}", pointer="/constraint"
+        )
     base = set(range(vocab_size)) if allowed is None else set(allowed)
     base |= {t for t in end_ids if 0 <= t < vocab_size}
     ids = sorted(base - forbidden)
@@ -228,8 +255,15 @@ def static_token_ids(token_mask: Any | None, vocab_size: int, end_ids: Iterable[
     return ids
 
 
-def build_sampling_params(compiled: Any | None, params: GenerationParams, *, vocab_size: int,
-                          end_ids: Iterable[int] = (), stream: bool = False, all_of: bool = True) -> Any:
+def build_sampling_params(
+    compiled: Any | None,
+    params: GenerationParams,
+    *,
+    vocab_size: int,
+    end_ids: Iterable[int] = (),
+    stream: bool = False,
+    all_of: bool = True,
+) -> Any:
     """The ``vllm.SamplingParams`` of one request.
 
     The first grammar goes to the guidance backend verbatim, further grammars (an ``all_of``)
@@ -288,14 +322,20 @@ def validate_for_tokenizer(compiled: Any | None, llg_tokenizer: Any) -> list[str
 
     warnings: list[str] = []
     for index, text in enumerate(compiled.grammars):
-        is_error, messages = llg.LLMatcher.validate_grammar_with_warnings(llg.grammar_from("lark", text),
-                                                                           llg_tokenizer)
+        is_error, messages = llg.LLMatcher.validate_grammar_with_warnings(llg.grammar_from("lark", text), llg_tokenizer)
         if is_error:
-            diag = grammar_diagnostic(messages[0] if messages else "grammar rejected", source=text,
-                                      pointer="/constraint")
-            raise ConstraintError(Diagnostic(f"grammar {index} rejected for the served tokenizer: {diag.message}",
-                                             pointer=diag.pointer, line=diag.line, column=diag.column,
-                                             snippet=diag.snippet))
+            diag = grammar_diagnostic(
+                messages[0] if messages else "grammar rejected", source=text, pointer="/constraint"
+            )
+            raise ConstraintError(
+                Diagnostic(
+                    f"grammar {index} rejected for the served tokenizer: {diag.message}",
+                    pointer=diag.pointer,
+                    line=diag.line,
+                    column=diag.column,
+                    snippet=diag.snippet,
+                )
+            )
         warnings.extend(messages)
     return warnings
 
@@ -320,8 +360,7 @@ def replay_tokens(matchers: list[Any], token_ids: list[int], *, ended: bool) -> 
             return ReplayResult(ok=False, accepting=False, error=error.split("\n<state>")[0].strip())
         accepting = accepting and matcher.is_accepting()
     if ended and not accepting:
-        return ReplayResult(ok=False, accepting=False,
-                            error="the model stopped before the grammar was complete")
+        return ReplayResult(ok=False, accepting=False, error="the model stopped before the grammar was complete")
     return ReplayResult(ok=True, accepting=accepting)
 
 
@@ -346,8 +385,9 @@ def end_token_ids(tokenizer: Any, model_config: Any = None) -> list[int]:
 def prompt_token_ids(tokenizer: Any, prompt: str, *, chat: bool = True) -> list[int]:
     """Token ids of ``prompt``: wrapped in the chat template as a user turn when ``chat``."""
     if chat and getattr(tokenizer, "chat_template", None):
-        text = tokenizer.apply_chat_template([{"role": "user", "content": prompt}], tokenize=False,
-                                             add_generation_prompt=True)
+        text = tokenizer.apply_chat_template(
+            [{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True
+        )
         return list(tokenizer.encode(text, add_special_tokens=False))
     return list(tokenizer.encode(prompt))
 
@@ -365,8 +405,9 @@ def render_prompt(llm: Any, prompt_ids: list[int]) -> Any:
         return prompt
     from vllm.renderers.inputs.preprocess import parse_model_prompt  # noqa: PLC0415
 
-    (engine_input,) = renderer.render_cmpl([parse_model_prompt(llm.model_config, prompt)],
-                                           renderer.default_cmpl_tok_params)
+    (engine_input,) = renderer.render_cmpl(
+        [parse_model_prompt(llm.model_config, prompt)], renderer.default_cmpl_tok_params
+    )
     return engine_input
 
 
@@ -388,8 +429,7 @@ class VllmEngine(Engine):
     name = "vllm"
     concurrent = True
 
-    def __init__(self, settings: VllmSettings | str | None = None, *, cache: Any = None,
-                 llm: Any = None) -> None:
+    def __init__(self, settings: VllmSettings | str | None = None, *, cache: Any = None, llm: Any = None) -> None:
         from ananke.runtime._cache import ConstraintCache  # noqa: PLC0415
         from ananke.runtime._model import resolve_model  # noqa: PLC0415
 
@@ -402,8 +442,9 @@ class VllmEngine(Engine):
         if llm is None:
             from vllm.v1.engine.async_llm import AsyncLLM  # noqa: PLC0415 - heavy, optional
 
-            llm = AsyncLLM.from_engine_args(build_engine_args(self.settings, model_path,
-                                                              logits_processors=[ALL_OF_PROCESSOR]))
+            llm = AsyncLLM.from_engine_args(
+                build_engine_args(self.settings, model_path, logits_processors=[ALL_OF_PROCESSOR])
+            )
         self._llm = llm
         self._tokenizer = llm.get_tokenizer()
         self._vocab_size = int(llm.model_config.get_vocab_size())
@@ -432,8 +473,9 @@ class VllmEngine(Engine):
     def count_tokens(self, text: str) -> int:
         return len(self._tokenizer.encode(text, add_special_tokens=False))
 
-    async def generate(self, prompt: str, compiled: Any | None, params: GenerationParams,
-                       chat: bool = True) -> EngineOutput:
+    async def generate(
+        self, prompt: str, compiled: Any | None, params: GenerationParams, chat: bool = True
+    ) -> EngineOutput:
         final: EngineOutput | None = None
         async for item in self._run(prompt, compiled, params, chat=chat, stream=False):
             if isinstance(item, EngineOutput):
@@ -441,8 +483,9 @@ class VllmEngine(Engine):
         assert final is not None
         return final
 
-    async def stream(self, prompt: str, compiled: Any | None, params: GenerationParams,
-                     chat: bool = True) -> AsyncIterator[StreamDelta | EngineOutput]:
+    async def stream(
+        self, prompt: str, compiled: Any | None, params: GenerationParams, chat: bool = True
+    ) -> AsyncIterator[StreamDelta | EngineOutput]:
         async for item in self._run(prompt, compiled, params, chat=chat, stream=True):
             yield item
 
@@ -457,10 +500,16 @@ class VllmEngine(Engine):
 
     def health(self) -> dict[str, Any]:
         """Engine facts for ``/health``: model, vocabulary, context, whether vLLM is alive."""
-        return {"engine": self.name, "model": self.model_name, "vocab_size": self._vocab_size,
-                "max_context": self._max_context, "alive": not getattr(self._llm, "errored", False),
-                "tensor_parallel_size": self.settings.tensor_parallel_size, "vllm": _vllm_version(),
-                "platform": "cpu" if _vllm_on_cpu() else "gpu"}
+        return {
+            "engine": self.name,
+            "model": self.model_name,
+            "vocab_size": self._vocab_size,
+            "max_context": self._max_context,
+            "alive": not getattr(self._llm, "errored", False),
+            "tensor_parallel_size": self.settings.tensor_parallel_size,
+            "vllm": _vllm_version(),
+            "platform": "cpu" if _vllm_on_cpu() else "gpu",
+        }
 
     def running_requests(self) -> int:
         """Requests vLLM holds right now (queued or decoding): 0 once every request is done or aborted."""
@@ -495,17 +544,22 @@ class VllmEngine(Engine):
             return self._matcher_set(compiled)
         return await asyncio.to_thread(self._matcher_set, compiled)
 
-    async def _run(self, prompt: str, compiled: Any | None, params: GenerationParams, *, chat: bool,
-                   stream: bool) -> AsyncIterator[StreamDelta | EngineOutput]:
+    async def _run(
+        self, prompt: str, compiled: Any | None, params: GenerationParams, *, chat: bool, stream: bool
+    ) -> AsyncIterator[StreamDelta | EngineOutput]:
         if self._closed:
             raise EngineError("the vLLM engine is shut down")
         matchers = await self._ready_matchers(compiled) if compiled is not None and compiled.grammars else None
-        sampling = build_sampling_params(compiled, params, vocab_size=self._vocab_size, end_ids=self._end_ids,
-                                         stream=stream)
+        sampling = build_sampling_params(
+            compiled, params, vocab_size=self._vocab_size, end_ids=self._end_ids, stream=stream
+        )
         prompt_ids = prompt_token_ids(self._tokenizer, prompt, chat=chat)
         if self._max_context and len(prompt_ids) + params.max_tokens > self._max_context:
-            raise RequestError(f"prompt ({len(prompt_ids)} tokens) + max_tokens ({params.max_tokens}) exceeds the "
-                               f"model's context of {self._max_context} tokens", field="max_tokens")
+            raise RequestError(
+                f"prompt ({len(prompt_ids)} tokens) + max_tokens ({params.max_tokens}) exceeds the "
+                f"model's context of {self._max_context} tokens",
+                field="max_tokens",
+            )
         request_id = uuid.uuid4().hex
         started = time.perf_counter()
         first_at: float | None = None
@@ -534,11 +588,21 @@ class VllmEngine(Engine):
         timings = {"generate_ms": ended_ms, **_engine_timings(metrics)}
         if first_at is not None:
             timings["first_token_ms"] = (first_at - started) * 1000.0
-        yield self._finish(compiled, matchers, "".join(text_parts), token_ids, finish, stop_reason,
-                           len(prompt_ids), timings)
+        yield self._finish(
+            compiled, matchers, "".join(text_parts), token_ids, finish, stop_reason, len(prompt_ids), timings
+        )
 
-    def _finish(self, compiled: Any | None, matchers: Any, text: str, token_ids: list[int], finish: str | None,
-                stop_reason: Any, prompt_tokens: int, timings: dict[str, float]) -> EngineOutput:
+    def _finish(
+        self,
+        compiled: Any | None,
+        matchers: Any,
+        text: str,
+        token_ids: list[int],
+        finish: str | None,
+        stop_reason: Any,
+        prompt_tokens: int,
+        timings: dict[str, float],
+    ) -> EngineOutput:
         # EOS (stop_reason None) or a stop token id (an int): the model ended the text itself.
         # A stop *string* (a str) cut the text instead: the grammar need not be complete there.
         ended_by_eos = finish == "stop" and (stop_reason is None or isinstance(stop_reason, int))
@@ -551,8 +615,15 @@ class VllmEngine(Engine):
             timings["replay_ms"] = (time.perf_counter() - replay_started) * 1000.0
             if not result.ok:
                 reason, error = "constraint_error", result.error
-        return EngineOutput(text=text, token_ids=token_ids, finish_reason=reason, prompt_tokens=prompt_tokens,
-                            timings=timings, mask_us_per_token=0.0, error=error)
+        return EngineOutput(
+            text=text,
+            token_ids=token_ids,
+            finish_reason=reason,
+            prompt_tokens=prompt_tokens,
+            timings=timings,
+            mask_us_per_token=0.0,
+            error=error,
+        )
 
 
 def map_finish_reason(finish: str | None, *, constrained: bool) -> tuple[str, str | None]:
@@ -567,8 +638,11 @@ def map_finish_reason(finish: str | None, *, constrained: bool) -> tuple[str, st
     if finish in ("stop", "length"):
         return finish, None
     if finish == "error" and constrained:
-        return "constraint_error", "vLLM's structured-output backend failed on this request (its grammar " \
-                                   "compile or matcher reported an error)"
+        return (
+            "constraint_error",
+            "vLLM's structured-output backend failed on this request (its grammar "
+            "compile or matcher reported an error)",
+        )
     if finish == "abort":
         raise EngineError("vLLM aborted the request (engine shutting down, paused, or out of KV cache)")
     raise EngineError(f"vLLM ended the request with finish_reason={finish!r}")
@@ -578,8 +652,9 @@ def _engine_timings(metrics: Any) -> dict[str, float]:
     """queue_ms / prefill_ms from vLLM's per-request stats (engine-core monotonic timestamps)."""
     if metrics is None:
         return {}
-    queued, scheduled, first = (float(getattr(metrics, name, 0.0) or 0.0)
-                                for name in ("queued_ts", "scheduled_ts", "first_token_ts"))
+    queued, scheduled, first = (
+        float(getattr(metrics, name, 0.0) or 0.0) for name in ("queued_ts", "scheduled_ts", "first_token_ts")
+    )
     out: dict[str, float] = {}
     if queued and scheduled >= queued:
         out["queue_ms"] = (scheduled - queued) * 1000.0

@@ -52,7 +52,7 @@ class _Row:
         self.consumed = 0
 
     def advance(self) -> None:
-        new = self.output_ids[self.consumed:]
+        new = self.output_ids[self.consumed :]
         self.consumed = len(self.output_ids)
         if new:
             for matcher in self.matchers:
@@ -74,8 +74,9 @@ class AllOfGrammarsProcessor(LogitsProcessor):
     @classmethod
     def validate_params(cls, sampling_params: SamplingParams) -> None:
         grammars = (sampling_params.extra_args or {}).get(EXTRA_ARG)
-        if grammars is not None and (not isinstance(grammars, list)
-                                     or not all(isinstance(g, str) and g for g in grammars)):
+        if grammars is not None and (
+            not isinstance(grammars, list) or not all(isinstance(g, str) and g for g in grammars)
+        ):
             raise ValueError(f"extra_args[{EXTRA_ARG!r}] must be a list of Lark grammar texts")
 
     def is_argmax_invariant(self) -> bool:
@@ -116,8 +117,9 @@ class AllOfGrammarsProcessor(LogitsProcessor):
                 if matcher.is_error():
                     continue
                 llg_torch.fill_next_token_bitmask(matcher, self._bitmask, 0)
-                llg_torch.apply_token_bitmask_inplace(logits[index:index + 1],
-                                                      self._bitmask.to(logits.device, non_blocking=True))
+                llg_torch.apply_token_bitmask_inplace(
+                    logits[index : index + 1], self._bitmask.to(logits.device, non_blocking=True)
+                )
         return logits
 
     # -- matchers -------------------------------------------------------------------------------
@@ -137,5 +139,6 @@ class AllOfGrammarsProcessor(LogitsProcessor):
 
         key = hashlib.sha256(grammar.encode("utf-8")).hexdigest()
         template, _ = self._templates.get_or_create(
-            key, lambda: llg.LLMatcher(self._tokenizer(), llg.grammar_from("lark", grammar), log_level=0))
+            key, lambda: llg.LLMatcher(self._tokenizer(), llg.grammar_from("lark", grammar), log_level=0)
+        )
         return template.deep_copy()

@@ -47,9 +47,9 @@ def test_byte_accepts_only_what_a_base64_decoder_accepts(text):
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.integers(min_value=-(2 ** 40), max_value=2 ** 40) | st.sampled_from([2 ** 31, 2 ** 31 - 1, -(2 ** 31), -(2 ** 31) - 1]))
+@given(st.integers(min_value=-(2**40), max_value=2**40) | st.sampled_from([2**31, 2**31 - 1, -(2**31), -(2**31) - 1]))
 def test_int32_is_the_32_bit_range(value):
-    assert ananke.matches(INT32, str(value)) == (-(2 ** 31) <= value < 2 ** 31)
+    assert ananke.matches(INT32, str(value)) == (-(2**31) <= value < 2**31)
 
 
 @pytest.mark.parametrize("text,ok", [("0", True), ("100", True), ("100.5", False), ("101", False), ("-1", False)])
@@ -71,8 +71,10 @@ _KNOWN = STANDARD_FORMATS | FORMATS_NATIVE | set(OPENAPI_REGEXES) | set(INT_RANG
 
 
 @settings(max_examples=25, deadline=None)
-@given(st.from_regex(r"[a-z][a-z0-9-]{0,12}", fullmatch=True),
-       st.text(st.characters(min_codepoint=0x20, exclude_characters="\x7f", exclude_categories=("Cs",)), max_size=8))
+@given(
+    st.from_regex(r"[a-z][a-z0-9-]{0,12}", fullmatch=True),
+    st.text(st.characters(min_codepoint=0x20, exclude_characters="\x7f", exclude_categories=("Cs",)), max_size=8),
+)
 def test_unknown_format_compiles_with_a_warning_naming_it(fmt, value):
     assume(fmt not in _KNOWN)
     compiled = _compile({"type": "object", "properties": {"v": {"type": "string", "format": fmt}}})
@@ -90,7 +92,8 @@ def test_unenforceable_standard_format_is_still_refused():
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers(-1000, 1000) | st.text(max_size=6),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
-    max_leaves=8)
+    max_leaves=8,
+)
 
 
 @settings(max_examples=200, deadline=None)
@@ -103,8 +106,9 @@ def test_unescaping_keeps_the_value(value):
         assert not re.search(r"(?<!\\)(?:\\\\)*\\u(?!00[01][0-9a-fA-F]|0022|005[cC]|007f|[dD][89a-fA-F])", out)
 
 
-STRING_MAP = _compile({"type": "object", "additionalProperties": {"type": "string", "maxLength": 4},
-                       "propertyNames": {"maxLength": 3}})
+STRING_MAP = _compile(
+    {"type": "object", "additionalProperties": {"type": "string", "maxLength": 4}, "propertyNames": {"maxLength": 3}}
+)
 PATTERNED = _compile({"type": "array", "items": {"type": "string", "pattern": "^[a-zé😀]*$"}})
 
 

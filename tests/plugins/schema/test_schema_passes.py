@@ -25,13 +25,22 @@ from ananke.plugins._schema._names import rewrite_property_names
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 KEYS = ["a", "b", "c"]
 
-scalars = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.sampled_from([0.5, 1.5, 2.0, -2.5]),
-                    st.sampled_from(["", "a", "b", "ab", "ba", "abc", "a\n", "xyz"]))
-values = st.recursive(scalars, lambda inner: st.one_of(
-    st.lists(inner, max_size=3), st.dictionaries(st.sampled_from(KEYS), inner, max_size=3)), max_leaves=6)
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 3),
+    st.sampled_from([0.5, 1.5, 2.0, -2.5]),
+    st.sampled_from(["", "a", "b", "ab", "ba", "abc", "a\n", "xyz"]),
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.sampled_from(KEYS), inner, max_size=3)),
+    max_leaves=6,
+)
 simple = st.one_of(
-    st.builds(lambda t: {"type": t}, st.sampled_from(["string", "integer", "number", "boolean", "null", "object",
-                                                      "array"])),
+    st.builds(
+        lambda t: {"type": t}, st.sampled_from(["string", "integer", "number", "boolean", "null", "object", "array"])
+    ),
     st.builds(lambda v: {"const": v}, scalars),
     st.builds(lambda vs: {"enum": vs}, st.lists(scalars, min_size=1, max_size=3)),
     st.builds(lambda ks: {"required": ks}, st.lists(st.sampled_from(KEYS), min_size=1, max_size=2, unique=True)),
@@ -39,11 +48,17 @@ simple = st.one_of(
     st.builds(lambda n: {"maximum": n}, st.integers(-2, 2)),
     st.builds(lambda n: {"exclusiveMinimum": n}, st.integers(-2, 2)),
     st.builds(lambda n: {"maxItems": n}, st.integers(0, 2)),
-    st.builds(lambda k, s: {"properties": {k: s}}, st.sampled_from(KEYS),
-              st.builds(lambda t: {"type": t}, st.sampled_from(["string", "integer"]))),
+    st.builds(
+        lambda k, s: {"properties": {k: s}},
+        st.sampled_from(KEYS),
+        st.builds(lambda t: {"type": t}, st.sampled_from(["string", "integer"])),
+    ),
 )
-combined = st.one_of(simple, st.builds(lambda xs: {"anyOf": xs}, st.lists(simple, min_size=1, max_size=2)),
-                     st.builds(lambda xs: {"allOf": xs}, st.lists(simple, min_size=1, max_size=2)))
+combined = st.one_of(
+    simple,
+    st.builds(lambda xs: {"anyOf": xs}, st.lists(simple, min_size=1, max_size=2)),
+    st.builds(lambda xs: {"allOf": xs}, st.lists(simple, min_size=1, max_size=2)),
+)
 
 
 def valid(schema, instance) -> bool:
@@ -104,8 +119,11 @@ def test_not_pass_is_exact(inner, xs):
 
 
 @SETTINGS
-@given(st.lists(simple, min_size=2, max_size=3), st.sampled_from([None, "object", "string", "number"]),
-       st.lists(values, min_size=5, max_size=12))
+@given(
+    st.lists(simple, min_size=2, max_size=3),
+    st.sampled_from([None, "object", "string", "number"]),
+    st.lists(values, min_size=5, max_size=12),
+)
 def test_one_of_pass_is_exact(branches, parent_type, xs):
     original = {"oneOf": branches, **({"type": parent_type} if parent_type else {})}
     try:
@@ -131,8 +149,11 @@ def test_if_then_else_pass_is_exact(cond, then, other, xs):
 
 
 @SETTINGS
-@given(st.dictionaries(st.sampled_from(KEYS), st.lists(st.sampled_from(KEYS), max_size=2), max_size=2),
-       st.dictionaries(st.sampled_from(KEYS), simple, max_size=2), st.lists(values, min_size=5, max_size=12))
+@given(
+    st.dictionaries(st.sampled_from(KEYS), st.lists(st.sampled_from(KEYS), max_size=2), max_size=2),
+    st.dictionaries(st.sampled_from(KEYS), simple, max_size=2),
+    st.lists(values, min_size=5, max_size=12),
+)
 def test_dependent_pass_is_exact(req, schemas, xs):
     original = {"dependentRequired": req, "dependentSchemas": schemas}
     rewritten = rewrite_dependent(original, CTX, "")
@@ -141,9 +162,16 @@ def test_dependent_pass_is_exact(req, schemas, xs):
 
 
 @SETTINGS
-@given(st.one_of(st.builds(lambda vs: {"enum": vs}, st.lists(scalars, min_size=1, max_size=3)),
-                 st.just({"type": "boolean"}), st.just({"type": "null"})),
-       st.integers(0, 2), st.one_of(st.none(), st.integers(0, 4)), st.lists(values, min_size=5, max_size=12))
+@given(
+    st.one_of(
+        st.builds(lambda vs: {"enum": vs}, st.lists(scalars, min_size=1, max_size=3)),
+        st.just({"type": "boolean"}),
+        st.just({"type": "null"}),
+    ),
+    st.integers(0, 2),
+    st.one_of(st.none(), st.integers(0, 4)),
+    st.lists(values, min_size=5, max_size=12),
+)
 def test_unique_items_pass_is_exact(items, lo, hi, xs):
     original = {"uniqueItems": True, "items": items, "minItems": lo, **({"maxItems": hi} if hi is not None else {})}
     try:
@@ -156,11 +184,20 @@ def test_unique_items_pass_is_exact(items, lo, hi, xs):
 
 
 @SETTINGS
-@given(simple, st.integers(0, 2), st.one_of(st.none(), st.integers(0, 2)), st.integers(0, 3),
-       st.lists(st.lists(scalars, max_size=3), min_size=5, max_size=12))
+@given(
+    simple,
+    st.integers(0, 2),
+    st.one_of(st.none(), st.integers(0, 2)),
+    st.integers(0, 3),
+    st.lists(st.lists(scalars, max_size=3), min_size=5, max_size=12),
+)
 def test_contains_pass_is_exact(cond, lo, hi, max_items, xs):
-    original = {"contains": cond, "minContains": lo, "maxItems": max_items,
-                **({"maxContains": hi} if hi is not None else {})}
+    original = {
+        "contains": cond,
+        "minContains": lo,
+        "maxItems": max_items,
+        **({"maxContains": hi} if hi is not None else {}),
+    }
     try:
         rewritten = rewrite_contains(original, CTX, "")
     except SchemaUnsupported:
@@ -170,13 +207,18 @@ def test_contains_pass_is_exact(cond, lo, hi, max_items, xs):
 
 
 @SETTINGS
-@given(st.one_of(st.builds(lambda p: {"pattern": p}, st.sampled_from(["^a", "b", "^[ab]+$"])),
-                 st.builds(lambda vs: {"enum": vs}, st.lists(st.sampled_from(KEYS), min_size=1, max_size=2)),
-                 st.builds(lambda n: {"maxLength": n}, st.integers(0, 2))),
-       st.dictionaries(st.sampled_from(KEYS + ["ab"]), simple, max_size=2),
-       st.one_of(st.just(True), st.just(False), simple),
-       st.lists(st.dictionaries(st.sampled_from(KEYS + ["ab", "ba", "xyz"]), scalars, max_size=3),
-                min_size=5, max_size=12))
+@given(
+    st.one_of(
+        st.builds(lambda p: {"pattern": p}, st.sampled_from(["^a", "b", "^[ab]+$"])),
+        st.builds(lambda vs: {"enum": vs}, st.lists(st.sampled_from(KEYS), min_size=1, max_size=2)),
+        st.builds(lambda n: {"maxLength": n}, st.integers(0, 2)),
+    ),
+    st.dictionaries(st.sampled_from(KEYS + ["ab"]), simple, max_size=2),
+    st.one_of(st.just(True), st.just(False), simple),
+    st.lists(
+        st.dictionaries(st.sampled_from(KEYS + ["ab", "ba", "xyz"]), scalars, max_size=3), min_size=5, max_size=12
+    ),
+)
 def test_property_names_pass_is_exact(names, props, extra, xs):
     original = {"propertyNames": names, "properties": props, "additionalProperties": extra}
     try:
@@ -187,14 +229,37 @@ def test_property_names_pass_is_exact(names, props, extra, xs):
     assert_sound_end_to_end(original, xs)
 
 
-FORMAT_SAMPLES = ["", "a", "/a/b", "/a~1b", "/a~2", "0", "1/a", "0#", "2#/x", "http://x.y/z?q#f", "//host/p",
-                  "a b", "%41", "%4", "{var}", "{+x,y*}", "{", "mailto:a@b", "../x", "1:x", "é/ü"]
+FORMAT_SAMPLES = [
+    "",
+    "a",
+    "/a/b",
+    "/a~1b",
+    "/a~2",
+    "0",
+    "1/a",
+    "0#",
+    "2#/x",
+    "http://x.y/z?q#f",
+    "//host/p",
+    "a b",
+    "%41",
+    "%4",
+    "{var}",
+    "{+x,y*}",
+    "{",
+    "mailto:a@b",
+    "../x",
+    "1:x",
+    "é/ü",
+]
 
 
-@pytest.mark.parametrize("fmt", ["json-pointer", "relative-json-pointer", "uri-reference", "iri", "iri-reference",
-                                 "uri-template"])
+@pytest.mark.parametrize(
+    "fmt", ["json-pointer", "relative-json-pointer", "uri-reference", "iri", "iri-reference", "uri-template"]
+)
 def test_format_regexes_are_subsets_of_the_format(fmt):
     from ananke.plugins._schema._verify import _format_checker
+
     checker = _format_checker(jsonschema.Draft202012Validator)
     original = {"type": "string", "format": fmt}
     rewritten = rewrite_format(original, CTX, "")
@@ -214,29 +279,36 @@ def test_draft4_exclusive_bounds(flag, bound, xs):
     rewritten = normalize_legacy(original)
     for x in xs:
         assert jsonschema.Draft4Validator(original).is_valid(x) == valid(
-            {k: v for k, v in rewritten.items() if k != "$schema"}, x)
+            {k: v for k, v in rewritten.items() if k != "$schema"}, x
+        )
 
 
 def test_draft7_dependencies_and_items_arrays():
-    original = {"$schema": "http://json-schema.org/draft-07/schema#",
-                "dependencies": {"a": ["b"], "c": {"required": ["a"]}},
-                "items": [{"type": "integer"}], "additionalItems": {"type": "string"}}
+    original = {
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "dependencies": {"a": ["b"], "c": {"required": ["a"]}},
+        "items": [{"type": "integer"}],
+        "additionalItems": {"type": "string"},
+    }
     rewritten = normalize_legacy(original)
     assert rewritten["dependentRequired"] == {"a": ["b"]}
     assert rewritten["prefixItems"] == [{"type": "integer"}] and rewritten["items"] == {"type": "string"}
     for x in [{"a": 1}, {"a": 1, "b": 2}, {"c": 1}, {"c": 1, "a": 1, "b": 1}, [1, "x"], [1, 2], ["x"], []]:
         assert jsonschema.Draft7Validator(original).is_valid(x) == valid(
-            {k: v for k, v in rewritten.items() if k != "$schema"}, x)
+            {k: v for k, v in rewritten.items() if k != "$schema"}, x
+        )
 
 
 MAP_VALUES = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.sampled_from(["", "a", "xyz"]))
-MAP_SCHEMAS = st.sampled_from([True, {"type": "integer"}, {"type": "string"}, {"minLength": 1},
-                               {"enum": ["a", None, 1]}])
+MAP_SCHEMAS = st.sampled_from(
+    [True, {"type": "integer"}, {"type": "string"}, {"minLength": 1}, {"enum": ["a", None, 1]}]
+)
 
 
 @SETTINGS
-@given(st.lists(st.sampled_from(KEYS + ["$ref", "a-b", "é"]), min_size=2, max_size=4, unique=True), MAP_SCHEMAS,
-       st.data())
+@given(
+    st.lists(st.sampled_from(KEYS + ["$ref", "a-b", "é"]), min_size=2, max_size=4, unique=True), MAP_SCHEMAS, st.data()
+)
 def test_property_names_enum_keeps_a_map_in_any_key_order(names, extra, data):
     """``propertyNames: {enum}`` over a map: the engine's verdict is the schema's, whatever the key order
     (the members go under ``patternProperties``, which the engine accepts in any order)."""
@@ -258,18 +330,36 @@ def _integral_float(x) -> bool:
     return isinstance(x, dict) and any(_integral_float(v) for v in x.values())
 
 
-TARGETS = st.sampled_from([{"type": "string"}, {"type": "object", "properties": {"a": {"type": "integer"}}},
-                           {"enum": ["a", "b", 1]}, {"anyOf": [{"type": "string"}, {"type": "integer"}]}])
+TARGETS = st.sampled_from(
+    [
+        {"type": "string"},
+        {"type": "object", "properties": {"a": {"type": "integer"}}},
+        {"enum": ["a", "b", 1]},
+        {"anyOf": [{"type": "string"}, {"type": "integer"}]},
+    ]
+)
 
 
 @SETTINGS
-@given(st.sampled_from(["http://json-schema.org/draft-04/schema#", "http://json-schema.org/draft-06/schema#",
-                        "http://json-schema.org/draft-07/schema#"]), TARGETS, simple,
-       st.lists(values, min_size=5, max_size=12))
+@given(
+    st.sampled_from(
+        [
+            "http://json-schema.org/draft-04/schema#",
+            "http://json-schema.org/draft-06/schema#",
+            "http://json-schema.org/draft-07/schema#",
+        ]
+    ),
+    TARGETS,
+    simple,
+    st.lists(values, min_size=5, max_size=12),
+)
 def test_legacy_ref_siblings_are_ignored_as_the_draft_says(dialect, target, sibling, xs):
     """Draft-04..07 ignore keywords next to ``$ref``; llguidance alone would intersect them (stricter)."""
-    original = {"$schema": dialect, "definitions": {"t": target},
-                "properties": {"p": {"$ref": "#/definitions/t", **sibling}}}
+    original = {
+        "$schema": dialect,
+        "definitions": {"t": target},
+        "properties": {"p": {"$ref": "#/definitions/t", **sibling}},
+    }
     draft = jsonschema.validators.validator_for(original)
     prepared = prepare_schema(original).schema
     for x in xs:
@@ -284,8 +374,12 @@ def test_legacy_ref_siblings_are_ignored_as_the_draft_says(dialect, target, sibl
 
 def test_property_names_enum_next_to_size_bounds_stays_enforceable():
     # with listed optional properties the engine bounds object size only without patternProperties
-    original = {"type": "object", "properties": {"a": {"type": "integer"}}, "propertyNames": {"enum": ["a", "b"]},
-                "maxProperties": 1}
+    original = {
+        "type": "object",
+        "properties": {"a": {"type": "integer"}},
+        "propertyNames": {"enum": ["a", "b"]},
+        "maxProperties": 1,
+    }
     prepared = prepare_schema(original).schema
     for x in [{}, {"a": 1}, {"b": None}, {"a": 1, "b": 2}, {"c": 1}, {"a": "x"}]:
         assert engine_accepts(prepared, x) == valid(original, x), (prepared, x)
