@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.ananke-installed
 
-.PHONY: setup run test test-fast test-vllm bench conformance clean
+.PHONY: setup run test test-fast test-vllm lint bench conformance clean
 
 setup: $(STAMP)
 
@@ -29,6 +29,10 @@ test: setup
 
 test-fast: setup
 	$(PY) -m pytest -q -m "not model and not packaging"
+
+lint: setup
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
 
 test-vllm:
 	bash scripts/vllm_venv.sh

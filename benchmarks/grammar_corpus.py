@@ -47,8 +47,8 @@ import textwrap
 import time
 import warnings
 from dataclasses import dataclass, field
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import llguidance as llg
 

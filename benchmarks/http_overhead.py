@@ -182,9 +182,9 @@ def main() -> None:
     parser.add_argument("--out", help="write the markdown table here")
     args = parser.parse_args()
 
-    from ananke.server._live import shared_embedded_server
-
     import os
+
+    from ananke.server._live import shared_embedded_server
 
     server = shared_embedded_server(api_key=KEY)
     before = os.getloadavg()[0]

@@ -39,8 +39,8 @@ def _valid_instance(doc: dict[str, Any]) -> Any:
 def _walk(
     llg: Any, lt: Any, tok: Any, hf: Any, compiled: Any, text: str, vocab: int, flip: bool
 ) -> tuple[list[float], list[float]]:
-    from ananke.runtime import ConstraintState, build_matchers
     from ananke.core._llg import engine_grammars
+    from ananke.runtime import ConstraintState, build_matchers
 
     raw = llg.LLMatcher(tok, next(engine_grammars(compiled.grammars[0])), log_level=0)  # the very same grammar
     ours = ConstraintState.for_request(compiled, build_matchers(compiled, tok), vocab, [hf.eos_token_id])

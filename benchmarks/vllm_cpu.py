@@ -425,7 +425,7 @@ def render(report: dict[str, Any]) -> str:
 
     eng = report["engines"]
     lines = [
-        f"# vLLM on CPU: Ananke vs vLLM's own backends (`benchmarks/vllm_cpu.py`)",
+        "# vLLM on CPU: Ananke vs vLLM's own backends (`benchmarks/vllm_cpu.py`)",
         "",
         f"Machine: {report['machine']}. vllm-cpu {version('vllm-cpu')}, torch {version('torch')}, "
         f"llguidance {version('llguidance')}, xgrammar {version('xgrammar')}; embedded SmolLM2-135M-Instruct, "

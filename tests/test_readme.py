@@ -4,7 +4,6 @@ import re
 import shlex
 import subprocess
 import sys
-
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -16,13 +16,12 @@ from typing import Any
 
 import pytest
 import torch
+from _corpus import CASES, Case, builtin_cases
 
 import ananke
 from ananke.runtime._decode import ConstraintState, build_matchers
-from ananke.runtime.engines._vllm import build_sampling_params, replay_tokens, validate_for_tokenizer
 from ananke.runtime._engine import GenerationParams
-
-from _corpus import CASES, Case, builtin_cases
+from ananke.runtime.engines._vllm import build_sampling_params, replay_tokens, validate_for_tokenizer
 
 ALL_CASES = list(CASES) + builtin_cases()
 

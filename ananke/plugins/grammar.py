@@ -19,7 +19,7 @@ from ananke.core._lark_text import defined_names, escape_lark_string, rename_nam
 from ananke.core._llg import lark_accepts, validate_lark
 from ananke.core._lowering import Fragment, Lowered, LoweringContext
 from ananke.core.hookspecs import hookimpl
-from ananke.errors import Diagnostic, ConstraintError
+from ananke.errors import ConstraintError, Diagnostic
 
 __all__ = ["BRAID_TOKENS", "BraidRule", "GrammarNode"]
 

@@ -16,9 +16,9 @@ import warnings
 from typing import Literal
 
 from ananke.core._ir import KindInfo, NodeModel
-from ananke.core._lowering import Fragment, Lowered
 from ananke.core._linear_re import re2_compile
 from ananke.core._llg import lark_accepts, validate_lark
+from ananke.core._lowering import Fragment, Lowered
 from ananke.core.hookspecs import hookimpl
 from ananke.errors import ConstraintLimitError, caret_snippet
 

@@ -4,7 +4,6 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-
 from typing import Literal
 
 import pytest

@@ -11,7 +11,6 @@ import pytest
 from ananke.core._llg import byte_tokenizer
 from ananke.grammars import grammar_text
 
-
 BYTE_TOK = byte_tokenizer()  # one token per byte: tokenizer-independent matching
 
 

@@ -9,7 +9,6 @@ from urllib.parse import urlsplit
 import jsonschema
 import pytest
 
-
 pytestmark = pytest.mark.model
 
 API_KEY = "ananke-test-key"  # the shared server's (tests/server/conftest.py)

@@ -12,7 +12,6 @@ and outputs must be checked with :func:`verify_instance`.
 from __future__ import annotations
 
 import json
-
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
