@@ -526,14 +526,13 @@ class VllmEngine(Engine):
         tok = self.llg_tokenizer()
 
         def build() -> Any:
-            from ananke.runtime._cache import MatcherSet  # noqa: PLC0415
+            from ananke.runtime._decode import build_matchers  # noqa: PLC0415
 
-            validate_for_tokenizer(compiled, tok)
-            started = time.perf_counter()
-            import llguidance as llg  # noqa: PLC0415
-
-            templates = [llg.LLMatcher(tok, llg.grammar_from("lark", g), log_level=0) for g in compiled.grammars]
-            return MatcherSet(templates, (time.perf_counter() - started) * 1000.0)
+            try:  # one llguidance build per grammar: the same check and limits as the local engine
+                return build_matchers(compiled, tok)
+            except ConstraintError:
+                validate_for_tokenizer(compiled, tok)  # the located diagnostic (line, column, snippet)
+                raise
 
         matcher_set, _ = self.cache.get_matchers(compiled, tok, build)
         return matcher_set
