@@ -216,7 +216,7 @@ class Inference:
         """
         try:
             response = await self.service.generate(request)
-        except Exception as exc:  # noqa: BLE001 - translated for the caller
+        except Exception as exc:  # translated for the caller
             return _error_body(exc)
         return response.model_dump(mode="json")
 
@@ -231,7 +231,7 @@ class Inference:
                     yield {"token": item.text, "token_ids": item.token_ids}
                 else:
                     yield {"done": True, "response": item.model_dump(mode="json")}
-        except Exception as exc:  # noqa: BLE001 - translated for the caller
+        except Exception as exc:  # translated for the caller
             yield {"done": True, **_error_body(exc)}
 
     @modal.method()

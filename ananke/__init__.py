@@ -24,7 +24,7 @@ from ananke.core import (
     matches,
     validate,
 )
-from ananke.core import compile_constraint as compile  # noqa: A001 - the public name is the point
+from ananke.core import compile_constraint as compile  # the public name is the point
 from ananke.errors import (
     AnankeError,
     ConfigError,

@@ -32,7 +32,7 @@ def _print_diagnostics(exc: Any) -> None:
 
 
 def _load_config(args: argparse.Namespace, overrides: dict[str, Any]) -> Any:
-    from ananke._config import load_config  # noqa: PLC0415
+    from ananke._config import load_config
 
     return load_config(getattr(args, "config", None), overrides=overrides)  # ConfigError is a UsageError
 
@@ -52,7 +52,7 @@ def _read_constraint(path: str | None, kind: str | None) -> dict[str, Any] | Non
         if kind is not None:
             raise UsageError("--kind needs --constraint FILE")
         return None
-    import ananke  # noqa: PLC0415
+    import ananke
 
     try:
         text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
@@ -80,7 +80,7 @@ def _request_fields(args: argparse.Namespace, config: Any, constraint: dict[str,
 
 
 def _limits(config: Any) -> Any:
-    from ananke.runtime import ServiceLimits  # noqa: PLC0415
+    from ananke.runtime import ServiceLimits
 
     return ServiceLimits(
         max_tokens_cap=config["limits.max_tokens_cap"],
@@ -96,12 +96,12 @@ def service_factory(config: Any) -> Any:
     :class:`~ananke.errors.RegistryError`, a usage error that lists the registered engines);
     the callable starts it.
     """
-    from ananke.runtime.engines import engine_factory  # noqa: PLC0415
+    from ananke.runtime.engines import engine_factory
 
     factory = engine_factory(config["engine"])
 
     def build() -> Any:
-        from ananke.runtime import ConstraintCache, GenerationService  # noqa: PLC0415
+        from ananke.runtime import ConstraintCache, GenerationService
 
         cache = ConstraintCache(maxsize=config["cache.size"])
         return GenerationService(factory(config, cache), cache=cache, limits=_limits(config))
@@ -116,20 +116,20 @@ class _EngineNames:
         return name in tuple(self)
 
     def __iter__(self) -> Any:
-        from ananke.runtime.engines import engine_names  # noqa: PLC0415
+        from ananke.runtime.engines import engine_names
 
         return iter(engine_names())
 
 
 def _generate_remote(args: argparse.Namespace, prompt: str, fields: dict[str, Any]) -> Any:
-    from ananke.client import AnankeClient  # noqa: PLC0415
+    from ananke.client import AnankeClient
 
     with AnankeClient(args.url, api_key=args.api_key, timeout=args.timeout) as client:
         return client.generate(prompt, **fields)
 
 
 def _generate_local(config: Any, prompt: str, fields: dict[str, Any]) -> Any:
-    import asyncio  # noqa: PLC0415
+    import asyncio
 
     print(f"ananke: loading {config['model'] or 'the embedded model'} ...", file=sys.stderr)
     service = service_factory(config)()
@@ -186,7 +186,7 @@ def _print_result(resp: Any, as_json: bool, fields: dict[str, Any]) -> None:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    import ananke  # noqa: PLC0415
+    import ananke
 
     try:
         config = _load_config(args, {"model": args.model, "device": args.device, "engine": args.engine})
@@ -227,8 +227,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 "logging.level": args.log_level,
             },
         )
-        from ananke.server import configure_logging, create_app  # noqa: PLC0415
-        from ananke.server._serve import serve  # noqa: PLC0415
+        from ananke.server import configure_logging, create_app
+        from ananke.server._serve import serve
 
         configure_logging(config["logging.level"], config["logging.json"])
         app = create_app(service_factory(config), config)

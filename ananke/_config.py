@@ -252,7 +252,7 @@ def find_config_file(path: str | os.PathLike[str] | None = None, env: Mapping[st
 
 
 def _read_file(path: Path) -> dict[str, Any]:
-    import yaml  # noqa: PLC0415
+    import yaml
 
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))

@@ -236,7 +236,7 @@ class _Base:
     def __init__(
         self, base_url: str | None, api_key: str | None, timeout: float, max_retries: int, backoff: float
     ) -> None:
-        from ananke._config import env_setting  # noqa: PLC0415
+        from ananke._config import env_setting
 
         self.base_url = server_root(base_url or env_setting("client.url") or DEFAULT_URL)
         key = api_key if api_key is not None else env_setting("auth.api_key")

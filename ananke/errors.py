@@ -23,8 +23,9 @@ where a closed set applies.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from typing import Any, Iterable
+from typing import Any
 
 __all__ = [
     "AnankeError",

@@ -51,7 +51,7 @@ _CONSTRAINT_ERRORS: dict[str, type[ConstraintError]] = {
 
 def inference_handle(app_name: str = APP_NAME, *, environment_name: str | None = None) -> Any:
     """An instance handle of the deployed ``Inference`` class (looked up lazily by Modal)."""
-    import modal  # noqa: PLC0415 - optional dependency
+    import modal  # optional dependency
 
     return modal.Cls.from_name(app_name, CLASS_NAME, environment_name=environment_name)()
 
@@ -124,7 +124,7 @@ class RemoteEngineInfo:
     max_context: int | None = None
 
     def __init__(self, model_name: str | None = None) -> None:
-        from ananke._config import env_setting  # noqa: PLC0415
+        from ananke._config import env_setting
 
         self.model_name = model_name or env_setting("model") or "remote"
 
@@ -145,7 +145,7 @@ class RemoteService:
     """
 
     def __init__(self, handle: Any = None, *, model_name: str | None = None) -> None:
-        from ananke.runtime._cache import ConstraintCache  # noqa: PLC0415
+        from ananke.runtime._cache import ConstraintCache
 
         self._handle = handle if handle is not None else inference_handle()
         self.engine = RemoteEngineInfo(model_name)
@@ -158,14 +158,14 @@ class RemoteService:
         return dict(request)
 
     async def generate(self, request: Any) -> Any:
-        from ananke.runtime._service import GenerationResponse  # noqa: PLC0415
+        from ananke.runtime._service import GenerationResponse
 
         body = _raise_for(await self._handle.generate.remote.aio(self._as_dict(request)))
         return GenerationResponse.model_validate(body)
 
     async def stream(self, request: Any) -> AsyncIterator[Any]:
-        from ananke.runtime._engine import StreamDelta  # noqa: PLC0415
-        from ananke.runtime._service import GenerationResponse  # noqa: PLC0415
+        from ananke.runtime._engine import StreamDelta
+        from ananke.runtime._service import GenerationResponse
 
         async for item in self._handle.generate_stream.remote_gen.aio(self._as_dict(request)):
             _raise_for(item)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import fnmatch
 import glob
 import itertools
@@ -28,7 +29,8 @@ import os
 import re
 import sys
 import time
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 MODES = ("raw", "ours")
 _SPLIT_RE = re.compile(r"^(.*?)(?:---.*|_\d+)$")
@@ -125,7 +127,7 @@ def _schema_matcher(schema: Any):
 
     try:
         grammar = llg.grammar_from("json", json.dumps(schema, allow_nan=False))
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return None, str(exc)
     is_error, msgs = llg.LLMatcher.validate_grammar_with_warnings(grammar)
     if is_error:
@@ -153,7 +155,7 @@ def _run_mode(mode: str, case: dict, remotes: dict) -> dict:
         except SchemaUnsupported as exc:
             res.update(error=exc.message, keyword=exc.keyword)
             return _done(res, t0)
-        except Exception as exc:  # noqa: BLE001 - a crash is a failure to compile, reported
+        except Exception as exc:  # a crash is a failure to compile, reported
             res.update(error=f"{type(exc).__name__}: {exc}", keyword="crash")
             return _done(res, t0)
     if schema is False or schema is True:
@@ -193,7 +195,7 @@ def _run_ananke(case: dict, res: dict, t0: float) -> dict:
     node = {"kind": "json_schema", "schema": case["schema"]}
     try:
         compiled = ananke.compile(node)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         res.update(error=str(exc)[:300], keyword="error")
         return _done(res, t0)
     res["compiled"] = True
@@ -314,7 +316,7 @@ def _worker(conn, modes, remotes):
         for mode in modes:
             try:
                 out[mode] = _run_mode(mode, case, remotes)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 out[mode] = {
                     "compiled": False,
                     "error": f"crash: {exc}",
@@ -345,7 +347,7 @@ class _Pool:
         pending = list(reversed(cases))
         busy = 0
         while pending or busy:
-            for i, slot in enumerate(self.slots):
+            for slot in self.slots:
                 if slot["case"] is None and pending:
                     slot["case"], slot["since"] = pending.pop(), time.monotonic()
                     slot["conn"].send(slot["case"])
@@ -379,10 +381,8 @@ class _Pool:
 
     def close(self):
         for slot in self.slots:
-            try:
+            with contextlib.suppress(BrokenPipeError, OSError):
                 slot["conn"].send(None)
-            except (BrokenPipeError, OSError):
-                pass
             slot["proc"].join(timeout=2)
 
 
@@ -437,7 +437,7 @@ def _table(title: str, rows: dict, modes, first_col: str) -> list[str]:
                 f"{r[f'{m}_invalid_ok']}/{r[f'{m}_invalid_seen']}",
             ]
         lines.append("| " + " | ".join(cells) + " |")
-    return lines + [""]
+    return [*lines, ""]
 
 
 def _keyword_table(title: str, gains: dict, modes) -> list[str]:
@@ -451,14 +451,14 @@ def _keyword_table(title: str, gains: dict, modes) -> list[str]:
     ]
     for kw, r in sorted(gains.items(), key=lambda kv: -kv[1]["n"]):
         lines.append(f"| `{kw}` | {r['n']} | " + " | ".join(str(r.get(m, 0)) for m in modes if m != "raw") + " |")
-    return lines + [""]
+    return [*lines, ""]
 
 
 def _ours_failures(failures: collections.Counter) -> list[str]:
     lines = ["### Why Ananke (strict) still refuses", "", "| source | keyword | schemas |", "|---|---|---|"]
     for (src, kw), n in failures.most_common(25):
         lines.append(f"| {src} | `{kw}` | {n} |")
-    return lines + [""]
+    return [*lines, ""]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -495,7 +495,7 @@ def main(argv: list[str] | None = None) -> int:
     gains: dict[str, dict[str, dict]] = collections.defaultdict(lambda: collections.defaultdict(lambda: {"n": 0}))
     failures: collections.Counter = collections.Counter()
     outside_format = collections.Counter()
-    jsonl = open(args.json, "w", encoding="utf-8") if args.json else None
+    jsonl = open(args.json, "w", encoding="utf-8") if args.json else None  # noqa: SIM115 (closed after the run)
     done = [0]
     t0 = time.time()
 

@@ -380,8 +380,12 @@ def mask_times(
             order = grammars[first:] + grammars[:first]
             rotated = _time_tokens([llg.LLMatcher(t, g, log_level=0) for g, t in order], ids)
             one = rotated[len(grammars) - first :] + rotated[: len(grammars) - first]
-            best = one if best is None else [[min(a, b) for a, b in zip(x, y)] for x, y in zip(best, one)]
-        for acc, new in zip(times, best or []):
+            best = (
+                one
+                if best is None
+                else [[min(a, b) for a, b in zip(x, y, strict=False)] for x, y in zip(best, one, strict=False)]
+            )
+        for acc, new in zip(times, best or [], strict=False):
             acc += new
         contexts += [token_context(hf.decode(ids[i - 1 : i]) if i else None) for i in range(len(times[0]) - before)]
         if len(times[0]) >= max_tokens:
@@ -410,7 +414,7 @@ def token_context(previous: str | None) -> str:
 def _time_tokens(matchers: list, ids: list[int]) -> list[list[float]]:
     times: list[list[float]] = [[] for _ in matchers]
     for tok in ids:
-        for matcher, acc in zip(matchers, times):
+        for matcher, acc in zip(matchers, times, strict=False):
             t0 = time.perf_counter()
             matcher.compute_bitmask()
             acc.append(time.perf_counter() - t0)
@@ -423,7 +427,7 @@ def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 # -- per language --------------------------------------------------------------------------
@@ -461,7 +465,7 @@ class Result:
 def by_context(times: list[float], contexts: list[str]) -> dict[str, tuple[int, float, float]]:
     """Per context: (tokens, p50 µs, p90 µs) of the mask times."""
     groups: dict[str, list[float]] = {}
-    for t, context in zip(times, contexts):
+    for t, context in zip(times, contexts, strict=False):
         groups.setdefault(context, []).append(t)
     return {c: (len(v), percentile(v, 0.5) * 1e6, percentile(v, 0.9) * 1e6) for c, v in groups.items()}
 
@@ -495,7 +499,7 @@ def run_language(label: str, args, rng: random.Random, tok) -> Result:
             sample.append((path, text))
     if native.available():
         verdicts = native.check_many([t for _, t in sample])
-        sample = [s for s, ok in zip(sample, verdicts) if ok]
+        sample = [s for s, ok in zip(sample, verdicts, strict=False) if ok]
     sample = sample[: args.files]
     lark = _grammar_for(label, args)
     whole = Matcher(lark)
@@ -530,7 +534,7 @@ def run_language(label: str, args, rng: random.Random, tok) -> Result:
         all_times, contexts = mask_times(
             list(variants.values()), accepted[: args.mask_files], hf, args.mask_tokens, args.mask_repeats
         )
-        times = dict(zip(variants, all_times))
+        times = dict(zip(variants, all_times, strict=False))
         res.by_context = by_context(times["main"], contexts)
         res.mask_tokens = len(times["main"])
         res.mask_p50_us = percentile(times["main"], 0.50) * 1e6
@@ -569,7 +573,7 @@ def _functions(language, lark, sample, native, args, rng, res) -> list[str]:
     found = found[: args.functions * 2]
     if native.available() and found:
         verdicts = native.check_many([wrap_function(language, f) for f in found])
-        found = [f for f, ok in zip(found, verdicts) if ok]
+        found = [f for f, ok in zip(found, verdicts, strict=False) if ok]
     found = found[: args.functions]
     if not found:
         return []
@@ -590,7 +594,7 @@ def _mutants(language, whole, accepted, native, args, rng, res) -> list[str]:
         if mutated is not None:
             candidates.append(mutated[1])
     verdicts = native.check_many(candidates)
-    broken = [t for t, ok in zip(candidates, verdicts) if not ok][: args.mutants]
+    broken = [t for t, ok in zip(candidates, verdicts, strict=False) if not ok][: args.mutants]
     for text in broken:
         res.mutants += 1
         if whole.accepts(text):
@@ -706,7 +710,7 @@ def _tree_sitter_table(results: list[Result]) -> list[str]:
             f"| {r.language} | {r.native} | {parser_name(language)} | {_pct(r.ts_files_ok, r.files)} "
             f"| {_pct(r.ts_functions_ok, r.functions)} | {_pct(r.ts_mutants_rejected, r.mutants)} |"
         )
-    return lines + [""]
+    return [*lines, ""]
 
 
 def _context_table(results: list[Result]) -> list[str]:
@@ -727,7 +731,7 @@ def _context_table(results: list[Result]) -> list[str]:
             n, p50, p90 = r.by_context.get(context, (0, float("nan"), float("nan")))
             cells.append(f"{100 * n / total:.0f}%: {_us(p50)} / {_us(p90)}" if n else "—")
         lines.append(f"| {r.language} | " + " | ".join(cells) + " |")
-    return lines + [""]
+    return [*lines, ""]
 
 
 def _grammar_override(text: str) -> tuple[str, str]:

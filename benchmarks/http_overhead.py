@@ -44,7 +44,7 @@ CASES = {
 
 def _pct(values: list[float], q: float) -> float:
     values = sorted(values)
-    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+    return values[min(len(values) - 1, round(q * (len(values) - 1)))]
 
 
 def measure_overhead(url: str, n: int) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import json
 import re
 import sys
@@ -69,10 +70,8 @@ def run(samples: int, max_tokens: int) -> dict[str, collections.Counter]:
             c["with \\u escape"] += bool(re.search(r"\\u[0-9a-fA-F]{4}", text))
             c["raw non-ASCII"] += any(ord(ch) > 127 for ch in text)
             c[f"finish {r.finish_reason}"] += 1
-            try:
+            with contextlib.suppress(json.JSONDecodeError):
                 c["valid under the schema"] += jsonschema.Draft202012Validator(SCHEMA).is_valid(json.loads(text))
-            except json.JSONDecodeError:
-                pass
         results["escapes allowed" if allow else "escapes refused (default)"] = c
     return results
 

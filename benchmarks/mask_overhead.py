@@ -26,7 +26,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from compile_latency import embedded_llg_tokenizer, load_maskbench, percentiles, table  # noqa: E402
+from compile_latency import embedded_llg_tokenizer, load_maskbench, percentiles, table
 
 
 def _valid_instance(doc: dict[str, Any]) -> Any:

@@ -44,12 +44,15 @@ import os
 import sys
 import tarfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from compile_latency import load_maskbench, percentiles  # noqa: E402
+import contextlib
+
+from compile_latency import load_maskbench, percentiles
 
 __all__ = ["HAND_SCHEMAS", "LIBRARIES", "main"]
 
@@ -291,10 +294,8 @@ def _worker(lib: str, setup: Setup, conn: Any) -> None:
     t0 = time.perf_counter()
     state = STATE_BUILDERS[lib](setup)
     setup_s = time.perf_counter() - t0
-    try:
+    with contextlib.suppress(Exception):
         COMPILERS[lib](setup, state, WARMUP_SCHEMA)
-    except Exception:  # noqa: BLE001 — the warm-up only loads code paths
-        pass
     conn.send(("ready", setup_s))
     while True:
         text = conn.recv()
@@ -303,7 +304,7 @@ def _worker(lib: str, setup: Setup, conn: Any) -> None:
         try:
             compile_s, ready_s = COMPILERS[lib](setup, state, text)
             conn.send(("ok", compile_s, ready_s))
-        except Exception as exc:  # noqa: BLE001 — every library failure is a counted result
+        except Exception as exc:  # every library failure is a counted result
             conn.send(("error", f"{type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}"))
 
 
@@ -613,7 +614,7 @@ def run_tokens(setup: Setup, max_tokens: int, repeats: int, every_token: bool = 
             }
         )
     params = GenerationParams(max_tokens=max_tokens, temperature=0.0)
-    modes = MODES + [EVERY_TOKEN_MODE] if every_token else MODES
+    modes = [*MODES, EVERY_TOKEN_MODE] if every_token else MODES
     engine, default_ff = setup.engine, setup.engine.fast_forward
     acc: dict[str, dict[str, Any]] = {
         m: {

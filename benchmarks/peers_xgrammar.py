@@ -25,8 +25,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from compile_latency import load_maskbench, percentiles, table  # noqa: E402
-from tokens_per_sec import WORKLOADS  # noqa: E402
+from compile_latency import load_maskbench, percentiles, table
+from tokens_per_sec import WORKLOADS
 
 
 def _compile_rows(docs: list, engine: Any, xgr: Any, tok_info: Any) -> dict[str, dict[str, float]]:

@@ -27,7 +27,7 @@ from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import conformance as C  # noqa: E402
+import conformance as C
 
 _ENGINE_LACKS = {
     "not",

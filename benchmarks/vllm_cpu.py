@@ -500,7 +500,7 @@ def plot(report: dict[str, Any], out: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 3, figsize=(14, 4))
-    for ax, concurrency in zip(axes[:2], ("1", "16")):
+    for ax, concurrency in zip(axes[:2], ("1", "16"), strict=False):
         values = [report["engines"][c][concurrency]["decode_tps"] for c in CONFIGS]
         ax.bar(CONFIGS, values, color=["#999", "#2a7", "#47c", "#c74"])
         ax.set_title(f"decode tok/s per request, concurrency {concurrency}")

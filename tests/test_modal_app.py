@@ -91,7 +91,7 @@ def test_app_name_and_functions(app_dev: tuple[Any, dict]) -> None:
 @pytest.mark.parametrize("mode, window", [("dev", 120), ("demo", 600), ("prod", 300)])
 def test_scaledown_window_per_mode(monkeypatch: pytest.MonkeyPatch, mode: str, window: int) -> None:
     module, recorded = load_modal_app(monkeypatch, MODAL_MODE=mode)
-    assert module.SCALEDOWN_WINDOW == window
+    assert window == module.SCALEDOWN_WINDOW
     assert recorded["cls"]["scaledown_window"] == window
     assert recorded["function"]["scaledown_window"] == window
 

@@ -15,12 +15,12 @@ import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for the Hub: everything here is local
 os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
 
-import shutil  # noqa: E402
-import tempfile  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
 
-import pytest  # noqa: E402
+import pytest
 
 vllm = pytest.importorskip("vllm", reason="the vLLM contract tier runs in .venv-vllm (scripts/vllm_venv.sh)")
 

@@ -280,7 +280,7 @@ def test_special_tokens_never_leak_into_text(served: Any) -> None:
     tok = served.engine._tokenizer
     specials = [t for t in tok.all_special_tokens if t]
     special_ids = sorted({tok.convert_tokens_to_ids(t) for t in specials} - {None})
-    allowed = special_ids + [tok.convert_tokens_to_ids("a"), tok.convert_tokens_to_ids("b")]
+    allowed = [*special_ids, tok.convert_tokens_to_ids("a"), tok.convert_tokens_to_ids("b")]
     resp = served.generate(
         {
             "prompt": "Say a and b.",

@@ -118,7 +118,7 @@ def _walk(
     params = build_sampling_params(compiled, GenerationParams(max_tokens=32), vocab_size=vocab_size, end_ids=[eos])
     grammars = [backend.compile_grammar(StructuredOutputOptions.GRAMMAR, g) for g in compiled.grammars]
     ours = ConstraintState.for_request(compiled, build_matchers(compiled, llg_tok), vocab_size, [eos])
-    for step, token in enumerate(ids + [eos]):
+    for step, token in enumerate([*ids, eos]):
         theirs = _vllm_mask(grammars, params.allowed_token_ids, backend)
         mine = torch.from_numpy(ours.compute_mask().copy())
         assert torch.equal(theirs, mine), f"masks differ at step {step} of {text!r}"
@@ -138,7 +138,7 @@ def test_vllm_and_runtime_accept_the_same_texts(
 ) -> None:
     compiled = compiled_cases[case.name]
     for text, expected in [(t, True) for t in case.valid] + [(t, False) for t in case.invalid]:
-        vllm_ok, ours_ok, ids = _walk(text, compiled, backend, llg_tok, tokenizer, vocab_size)
+        vllm_ok, ours_ok, _ids = _walk(text, compiled, backend, llg_tok, tokenizer, vocab_size)
         assert vllm_ok == ours_ok, f"vLLM and Ananke disagree on {text!r}"
         if case.labelled:
             assert vllm_ok == expected, f"{case.name}: {text!r} should be {'accepted' if expected else 'rejected'}"

@@ -19,9 +19,9 @@ from ananke.core._normalize import load_with_pointer
 from ananke.errors import ConstraintError, ConstraintLimitError, Diagnostic
 
 __all__ = [
-    "CompiledConstraint",
     "MAX_CONSTRAINT_BYTES",
     "MAX_NESTING",
+    "CompiledConstraint",
     "TokenMask",
     "ValidationReport",
     "Verification",
@@ -270,7 +270,7 @@ def _check_grammars(
     """
     warnings: list[str] = []
     matchers: list[Any] = []
-    for index, (fragment, text) in enumerate(zip(fragments, grammars)):
+    for index, (fragment, text) in enumerate(zip(fragments, grammars, strict=True)):
         if fragment.validated and not (force or build):
             continue
         check_deadline("before building a matcher")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["LarkToken", "defined_names", "rename_names", "tokenize_lark", "escape_lark_string"]
+__all__ = ["LarkToken", "defined_names", "escape_lark_string", "rename_names", "tokenize_lark"]
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _DEFINITION = re.compile(r"^[ \t]*[?!]?([A-Za-z_][A-Za-z0-9_]*)(?:\.-?\d+)?[ \t]*(?:\{[^}]*\})?[ \t]*:", re.M)
@@ -50,9 +50,7 @@ def _skip_regex(text: str, i: int) -> int:
             in_class = True
         elif ch == "]":
             in_class = False
-        elif ch == "/" and not in_class:
-            break
-        elif ch == "\n":
+        elif (ch == "/" and not in_class) or ch == "\n":
             break
         i += 1
     i += 1
@@ -86,10 +84,7 @@ def tokenize_lark(text: str) -> list[LarkToken]:
         start = i
         if ch in "\"'":
             i, kind = _skip_string(text, i), "string"
-        elif ch == "/" and text.startswith("//", i):
-            end = text.find("\n", i)
-            i, kind = (len(text) if end < 0 else end), "comment"
-        elif ch == "#":
+        elif (ch == "/" and text.startswith("//", i)) or ch == "#":
             end = text.find("\n", i)
             i, kind = (len(text) if end < 0 else end), "comment"
         elif ch == "/":

@@ -25,12 +25,12 @@ def re2_compile(pattern: str) -> Any:
     if _RE2_DIFFERS.search(pattern):
         return None
     try:
-        import re2  # noqa: PLC0415 - a dependency; a missing one only costs the fast path
+        import re2  # a dependency; a missing one only costs the fast path
 
         options = re2.Options()
         options.log_errors = False
         return re2.compile(pattern, options=options)
-    except Exception:  # noqa: BLE001 - ImportError, or a pattern RE2 refuses (\u escapes, {1001,})
+    except Exception:  # ImportError, or a pattern RE2 refuses (\u escapes, {1001,})
         return None
 
 
@@ -43,7 +43,7 @@ def bounded_search(pattern: str, text: str) -> bool | None:
             return compiled.search(text) is not None
         except UnicodeEncodeError:
             return None
-    import regex  # noqa: PLC0415
+    import regex
 
     try:
         return regex.search(pattern, text, timeout=BOUNDED_SEARCH_S) is not None

@@ -57,7 +57,7 @@ class LoweringContext:
 
     def __init__(
         self,
-        host: "PluginHost",
+        host: PluginHost,
         *,
         lenient: bool = False,
         tokenizer: Any = None,
@@ -76,12 +76,12 @@ class LoweringContext:
         name = name.upper() if terminal else name.lower()
         return name.replace("-", "_")
 
-    def at(self, pointer: str) -> "LoweringContext":
+    def at(self, pointer: str) -> LoweringContext:
         return LoweringContext(
             self.host, lenient=self.lenient, tokenizer=self.tokenizer, pointer=pointer, _counter=self._counter
         )
 
-    def lower(self, node: "NodeModel", pointer: str) -> Lowered:
+    def lower(self, node: NodeModel, pointer: str) -> Lowered:
         return self.host.lower(node, self.at(pointer))
 
     def error(self, message: str, *, suffix: str = "", unsupported: bool = False, **kw: Any) -> NoReturn:
@@ -92,12 +92,12 @@ class LoweringContext:
 class VerifyContext:
     """Handed to ``ananke_verify_node``: token ids when known and recursion."""
 
-    def __init__(self, host: "PluginHost", *, token_ids: list[int] | None = None, lenient: bool = False):
+    def __init__(self, host: PluginHost, *, token_ids: list[int] | None = None, lenient: bool = False):
         self.host = host
         self.token_ids = token_ids
         self.lenient = lenient
 
-    def verify(self, node: "NodeModel", text: str) -> list[str]:
+    def verify(self, node: NodeModel, text: str) -> list[str]:
         return self.host.verify(node, text, self)
 
 

@@ -23,7 +23,7 @@ def ir_json_schema(host: PluginHost | None = None) -> dict[str, Any]:
     host = host or get_host()
     defs: dict[str, Any] = {}
     refs = []
-    for name, info in sorted(host.kinds.items()):
+    for _name, info in sorted(host.kinds.items()):
         schema = info.model.model_json_schema(ref_template="#/$defs/{model}", by_alias=True)
         defs.update(schema.pop("$defs", {}))
         if info.description:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pluggy
 
-__all__ = ["hookimpl", "hookspec", "PROJECT_NAME", "ENTRY_POINT_GROUP"]
+__all__ = ["ENTRY_POINT_GROUP", "PROJECT_NAME", "hookimpl", "hookspec"]
 
 PROJECT_NAME = "ananke"
 ENTRY_POINT_GROUP = "ananke.constraints"

@@ -10,16 +10,16 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 __all__ = [
     "BUILTIN_LANGUAGES",
-    "grammar_text",
     "entry_rules",
+    "grammar_text",
     "parser_name",
-    "verify_with_parser",
     "verify_with_native_parser",
+    "verify_with_parser",
 ]
 
 BUILTIN_LANGUAGES: tuple[str, ...] = ("python", "typescript", "rust", "go", "zig")
@@ -79,7 +79,7 @@ def _check(language: str) -> str:
     return language
 
 
-@lru_cache(maxsize=None)
+@cache
 def grammar_text(language: str) -> str:
     """The grammar of ``language`` as llguidance Lark text (rule ``start`` = whole source file)."""
     from importlib.resources import files

@@ -25,7 +25,7 @@ import re
 import sys
 from pathlib import Path
 
-__all__ = ["build", "build_all", "LANGUAGES"]
+__all__ = ["LANGUAGES", "build", "build_all"]
 
 LANGUAGES = ("python", "typescript", "rust", "go", "zig")
 _DIR = Path(__file__).resolve().parent

@@ -49,11 +49,43 @@ __all__ = ["MAX_DEPTH", "generate"]
 
 MAX_DEPTH = 12  # deepest block level (level 0 = module); the deepest level holds no compound statement
 
-KEYWORDS = (
-    "False None True and as assert async await break class continue def del elif else except "
-    "finally for from global if import in is lambda nonlocal not or pass raise return try while "
-    "with yield"
-).split()
+KEYWORDS = [
+    "False",
+    "None",
+    "True",
+    "and",
+    "as",
+    "assert",
+    "async",
+    "await",
+    "break",
+    "class",
+    "continue",
+    "def",
+    "del",
+    "elif",
+    "else",
+    "except",
+    "finally",
+    "for",
+    "from",
+    "global",
+    "if",
+    "import",
+    "in",
+    "is",
+    "lambda",
+    "nonlocal",
+    "not",
+    "or",
+    "pass",
+    "raise",
+    "return",
+    "try",
+    "while",
+    "with",
+    "yield",
+]
 
 _BRACKET_PREFIX = r"(?:[ \t\f\r\n]|\\\r?\n|#[^\n]*)*"
 _BRACKETABLE_TERMINALS = ("ATOM", "NAME", "STRING", "BYTES", "BINOP", "PREFIX")

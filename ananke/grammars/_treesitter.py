@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import importlib
 import threading
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 __all__ = ["TREE_SITTER_LANGUAGES", "tree_sitter_accepts", "tree_sitter_available"]
@@ -27,7 +27,7 @@ TREE_SITTER_LANGUAGES: dict[str, tuple[str, str]] = {
 _local = threading.local()
 
 
-@lru_cache(maxsize=None)
+@cache
 def _language(language: str) -> Any | None:
     try:
         import tree_sitter

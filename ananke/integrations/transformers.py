@@ -32,7 +32,7 @@ _DEFAULT_CACHE: ConstraintCache | None = None
 
 
 def _default_cache() -> ConstraintCache:
-    global _DEFAULT_CACHE  # noqa: PLW0603 - one process-wide cache, like the engine's
+    global _DEFAULT_CACHE  # one process-wide cache, like the engine's
     if _DEFAULT_CACHE is None:
         _DEFAULT_CACHE = ConstraintCache()
     return _DEFAULT_CACHE
@@ -75,9 +75,9 @@ class AnankeLogitsProcessor:
         kind: str | None = None,
         lenient: bool = False,
     ) -> None:
-        from ananke.core import CompiledConstraint  # noqa: PLC0415
-        from ananke.runtime._decode import build_matchers  # noqa: PLC0415
-        from ananke.runtime._tokenizer import eos_token_ids, llg_tokenizer_for  # noqa: PLC0415
+        from ananke.core import CompiledConstraint
+        from ananke.runtime._decode import build_matchers
+        from ananke.runtime._tokenizer import eos_token_ids, llg_tokenizer_for
 
         self.cache = cache if cache is not None else _default_cache()
         self.eos_ids = eos_token_ids(tokenizer, model)
@@ -106,7 +106,7 @@ class AnankeLogitsProcessor:
         self.rows, self.prompt_length, self._seen, self._last = [], None, 0, None
 
     def __call__(self, input_ids: Any, scores: Any) -> Any:
-        import torch  # noqa: PLC0415
+        import torch
 
         if not self._continues(input_ids):
             self._start(input_ids)
@@ -127,7 +127,7 @@ class AnankeLogitsProcessor:
         return bool((input_ids[:, self._seen - 1] == self._last.to(input_ids.device)).all())
 
     def _start(self, input_ids: Any) -> None:
-        from ananke.runtime._decode import ConstraintState  # noqa: PLC0415
+        from ananke.runtime._decode import ConstraintState
 
         self.prompt_length = int(input_ids.shape[1])
         self.rows = [
@@ -136,7 +136,7 @@ class AnankeLogitsProcessor:
         ]
 
     def _consume(self, tokens: Sequence[int]) -> None:
-        for index, (row, token) in enumerate(zip(self.rows, tokens)):
+        for index, (row, token) in enumerate(zip(self.rows, tokens, strict=True)):
             if row.done:
                 continue  # finished rows are padded by generate: nothing to check
             if token in self.eos_ids:
@@ -166,6 +166,6 @@ class AnankeLogitsProcessor:
 
 def logits_processor(constraint: Any, tokenizer: Any, **kwargs: Any) -> Any:
     """A ``transformers.LogitsProcessorList`` holding one :class:`AnankeLogitsProcessor`."""
-    from transformers import LogitsProcessorList  # noqa: PLC0415
+    from transformers import LogitsProcessorList
 
     return LogitsProcessorList([AnankeLogitsProcessor(constraint, tokenizer, **kwargs)])

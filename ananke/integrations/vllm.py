@@ -33,7 +33,7 @@ def grammar_for_server(constraint: Any, *, kind: str | None = None, lenient: boo
     parts compile to several grammars (Ananke intersects them token by token; a server takes one),
     a static token set (``token_mask``), or a constraint without any grammar.
     """
-    from ananke.core import CompiledConstraint, compile_constraint  # noqa: PLC0415
+    from ananke.core import CompiledConstraint, compile_constraint
 
     compiled = (
         constraint

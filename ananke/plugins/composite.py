@@ -7,7 +7,7 @@ Inside ``sequence``/``choice`` every part must be expressible as one grammar.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from typing import Literal
 
 from pydantic import Field, SerializeAsAny, ValidationInfo, field_validator
@@ -16,7 +16,7 @@ from ananke.core._ir import KindInfo, NodeModel, parse_children
 from ananke.core._lowering import Fragment, Lowered, LoweringContext
 from ananke.core.hookspecs import hookimpl
 
-__all__ = ["CompositeNode", "MAX_SEQUENCE_SPLITS"]
+__all__ = ["MAX_SEQUENCE_SPLITS", "CompositeNode"]
 
 MAX_SEQUENCE_SPLITS = 20_000
 
@@ -100,7 +100,7 @@ def _merge_regex_runs(fragments: list[Fragment], ctx: LoweringContext) -> list[F
     """
     merged: list[Fragment] = []
     run: list[Fragment] = []
-    for fragment in fragments + [None]:
+    for fragment in [*fragments, None]:
         if fragment is not None and fragment.regex is not None:
             run.append(fragment)
             continue
@@ -150,7 +150,7 @@ def _verify_sequence(node: CompositeNode, text: str, ctx) -> list[str]:
     parts = node.parts
     budget = [MAX_SEQUENCE_SPLITS]
 
-    @lru_cache(maxsize=None)
+    @cache
     def fits(start: int, index: int) -> bool:
         if index == len(parts):
             return start == len(text)

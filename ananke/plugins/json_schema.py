@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from ananke.core._ir import KindInfo, NodeModel
 from ananke.core._lowering import Fragment, Lowered
@@ -38,7 +38,7 @@ class JsonSchemaNode(NodeModel):
     whitespace: Literal["compact", "flexible"] = "compact"
     strict: bool = True
 
-    model_config = {**NodeModel.model_config, "populate_by_name": True}
+    model_config = ConfigDict(**NodeModel.model_config, populate_by_name=True)
 
 
 def _pointer(parts: Any) -> str:

@@ -44,14 +44,14 @@ _LAZY = {
 }
 
 __all__ = [
+    "EMBEDDED_MODEL_NAME",
+    "FINISH_REASONS",
     "CacheStats",
     "ConstraintCache",
     "ConstraintState",
     "DecodeLoop",
-    "EMBEDDED_MODEL_NAME",
     "Engine",
     "EngineOutput",
-    "FINISH_REASONS",
     "FinishReason",
     "GenerationMetadata",
     "GenerationParams",

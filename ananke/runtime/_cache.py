@@ -57,7 +57,7 @@ class CacheStats:
 class _Pending:
     """A miss being computed by one thread; the others wait on ``event``."""
 
-    __slots__ = ("event", "value", "error")
+    __slots__ = ("error", "event", "value")
 
     def __init__(self) -> None:
         self.event = threading.Event()
@@ -187,7 +187,7 @@ def raw_key(source: Any) -> Hashable | None:
     if isinstance(source, (dict, list)):
         try:
             return ("pickle", pickle.dumps(source, protocol=5))
-        except Exception:  # noqa: BLE001 - anything unpicklable simply has no fast key
+        except Exception:  # anything unpicklable simply has no fast key
             return None
     return None
 
@@ -201,7 +201,7 @@ class MatcherSet:
     the templates took to build.
     """
 
-    __slots__ = ("templates", "build_ms", "_lock")
+    __slots__ = ("_lock", "build_ms", "templates")
 
     def __init__(self, templates: list[Any], build_ms: float) -> None:
         self.templates = templates

@@ -39,8 +39,8 @@ from ananke.runtime._engine import EngineOutput, GenerationParams
 __all__ = [
     "ConstraintState",
     "DecodeLoop",
-    "build_matchers",
     "bitmask_words",
+    "build_matchers",
     "sample_token",
     "static_bitmask",
 ]
@@ -52,9 +52,9 @@ def bitmask_words(vocab_size: int) -> int:
 
 def build_matchers(compiled: Any, llg_tokenizer: Any) -> MatcherSet:
     """One ready ``LLMatcher`` per grammar of ``compiled`` (the templates requests copy)."""
-    import llguidance as llg  # noqa: PLC0415
+    import llguidance as llg
 
-    from ananke.core._llg import check_grammar, make_limits  # noqa: PLC0415
+    from ananke.core._llg import check_grammar, make_limits
 
     started = time.perf_counter()
     templates = []
@@ -115,7 +115,7 @@ class ConstraintState:
         mask = self.mask
         if self.matchers:
             self.matchers[0].unsafe_compute_mask_ptr(mask.ctypes.data, self._nbytes)
-            for row, matcher in zip(self._rows, self.matchers[1:]):
+            for row, matcher in zip(self._rows, self.matchers[1:], strict=True):
                 matcher.unsafe_compute_mask_ptr(row.ctypes.data, self._nbytes)
                 np.bitwise_and(mask, row, out=mask)
         else:
@@ -175,7 +175,7 @@ def sample_token(
     work is done on the allowed candidates only; with top-k, on the k best.
     Returns None when the mask allows nothing.
     """
-    import torch  # noqa: PLC0415
+    import torch
 
     greedy = params.temperature < 1e-5 or params.top_k == 1  # a vanishing temperature is greedy
     if greedy:
@@ -214,7 +214,7 @@ def sample_token(
 
 def _nucleus_candidates(probs: Any, top_p: float, first: int = 256) -> tuple[Any, Any]:
     """The most probable tokens, best first, enough to cover ``top_p`` (a full sort only when needed)."""
-    import torch  # noqa: PLC0415
+    import torch
 
     if probs.numel() > first:
         top, order = torch.topk(probs, first)
@@ -225,7 +225,7 @@ def _nucleus_candidates(probs: Any, top_p: float, first: int = 256) -> tuple[Any
 
 def _draw(probs: Any, generator: Any) -> int:
     """Inverse-CDF draw from unnormalized ``probs`` with one uniform number (cheaper than multinomial)."""
-    import torch  # noqa: PLC0415
+    import torch
 
     cdf = torch.cumsum(probs, dim=-1)
     u = torch.rand(1, generator=generator, dtype=cdf.dtype) * cdf[-1]

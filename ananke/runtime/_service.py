@@ -73,7 +73,7 @@ class GenerationRequest(BaseModel):
         ``{}`` and Maze's empty skeleton ``{"type": "object", "properties": {}, "constraints": []}``
         mean no constraint (:func:`ananke.core._normalize.is_unconstrained`).
         """
-        from ananke.core._normalize import is_unconstrained  # noqa: PLC0415
+        from ananke.core._normalize import is_unconstrained
 
         given = [
             (name, value)
@@ -146,7 +146,7 @@ def _check_number(value: float, field: str, low: float, high: float | None, *, l
 
 
 def _provenance(source: Any) -> dict[str, Any] | None:
-    from ananke.core._normalize import constraint_provenance  # noqa: PLC0415
+    from ananke.core._normalize import constraint_provenance
 
     return constraint_provenance(source) or None
 
@@ -194,7 +194,7 @@ class GenerationService:
         **engine_kw: Any,
     ) -> GenerationService:
         """A service over a :class:`TransformersEngine` (``model=None``: the embedded model)."""
-        from ananke.runtime.engines.transformers import TransformersEngine  # noqa: PLC0415 - heavy
+        from ananke.runtime.engines.transformers import TransformersEngine  # heavy
 
         cache = ConstraintCache(maxsize=cache_size)
         engine = TransformersEngine(model, device=device, cache=cache, **engine_kw)
@@ -255,7 +255,7 @@ class GenerationService:
         The event loop keeps serving other requests (and streams) while a constraint compiles;
         a compile that runs out of time raises :class:`ananke.ConstraintLimitError`.
         """
-        from ananke.errors import ConstraintLimitError  # noqa: PLC0415
+        from ananke.errors import ConstraintLimitError
 
         limit = self.limits.compile_timeout_s
         try:

@@ -36,7 +36,7 @@ def llg_tokenizer_for(hf_tokenizer: Any, *, n_vocab: int | None = None, eos_ids:
         entry = _CACHE.get(key)
         if entry is not None and entry[0] is hf_tokenizer:
             return entry[1]
-        import llguidance.hf  # noqa: PLC0415 - pulls in transformers
+        import llguidance.hf  # pulls in transformers
 
         llg_tok = llguidance.hf.from_tokenizer(
             hf_tokenizer, n_vocab=n_vocab, eos_token=list(eos_ids) if eos_ids else None, slices=token_slices()
@@ -47,7 +47,7 @@ def llg_tokenizer_for(hf_tokenizer: Any, *, n_vocab: int | None = None, eos_ids:
 
 def token_slices() -> list[str]:
     """The tokenizer slices Ananke builds every ``LLTokenizer`` with: identifier runs, then llguidance's own."""
-    import llguidance  # noqa: PLC0415
+    import llguidance
 
     return _IDENTIFIER_SLICES + list(llguidance.LLTokenizer.general_slices())
 

@@ -71,7 +71,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        import asyncio  # noqa: PLC0415
+        import asyncio
 
         loader = asyncio.create_task(state.load()) if state.factory is not None else None
         try:
@@ -84,7 +84,7 @@ def create_app(
             if state.factory is not None and state.service is not None and hasattr(state.service, "aclose"):
                 try:
                     await state.service.aclose()
-                except Exception:  # noqa: BLE001 - shutdown must finish
+                except Exception:  # shutdown must finish
                     log.exception("closing the service failed")
             state.close()
 

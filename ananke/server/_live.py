@@ -45,9 +45,9 @@ class LiveServer:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> LiveServer:
-        import httpx  # noqa: PLC0415
+        import httpx
 
-        from ananke.server._serve import bind_socket, make_server  # noqa: PLC0415
+        from ananke.server._serve import bind_socket, make_server
 
         sock = bind_socket(self.host, self.port)  # TCP_NODELAY: see _serve.py
         self.port = sock.getsockname()[1]
@@ -112,9 +112,9 @@ def shared_embedded_server(api_key: str | None = None, **settings: Any) -> LiveS
     """A shared live server over the embedded model (config from code defaults only, plus ``settings``)."""
 
     def make() -> Any:
-        from ananke._config import load_config  # noqa: PLC0415
-        from ananke.runtime import GenerationService  # noqa: PLC0415
-        from ananke.server import create_app  # noqa: PLC0415
+        from ananke._config import load_config
+        from ananke.runtime import GenerationService
+        from ananke.server import create_app
 
         config = load_config(env={}, overrides={"auth.api_key": api_key, **settings})
         return create_app(lambda: GenerationService.from_model(), config)

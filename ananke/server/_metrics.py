@@ -23,11 +23,11 @@ class _CacheCollector:
         self._stats = stats
 
     def collect(self) -> Iterator[Any]:
-        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily  # noqa: PLC0415
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
         try:
             stats = self._stats() or {}
-        except Exception:  # noqa: BLE001 - a scrape must never fail because of the service
+        except Exception:  # a scrape must never fail because of the service
             stats = {}
         caches = {k: v for k, v in stats.items() if isinstance(v, dict)}
         families = {
@@ -47,7 +47,7 @@ class _CacheCollector:
 
 class Metrics:
     def __init__(self, cache_stats: Callable[[], dict[str, Any] | None]) -> None:
-        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram  # noqa: PLC0415
+        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
         self.registry = CollectorRegistry()
         r = self.registry
@@ -74,6 +74,6 @@ class Metrics:
         self.prompt_tokens.inc(getattr(response.metadata, "prompt_tokens", 0) or 0)
 
     def render(self) -> tuple[bytes, str]:
-        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest  # noqa: PLC0415
+        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
         return generate_latest(self.registry), CONTENT_TYPE_LATEST

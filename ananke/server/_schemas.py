@@ -15,11 +15,11 @@ __all__ = [
     "ERROR_RESPONSES",
     "OPENAI_NEUTRAL",
     "SSE_RESPONSE",
-    "ErrorEnvelope",
     "ChatCompletionRequest",
     "ChatMessage",
     "CompletionRequest",
     "ConstraintRequest",
+    "ErrorEnvelope",
     "MazeRequest",
     "SeedRequest",
 ]

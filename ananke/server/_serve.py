@@ -37,7 +37,7 @@ def make_server(app: Any, **uvicorn_kw: Any) -> Any:
     ``limits.shutdown_grace_s`` runs out the requests still queued or generating are stopped and
     answered 503 ``shutting_down`` — before uvicorn's own timeout, which is set a few seconds later.
     """
-    import uvicorn  # noqa: PLC0415
+    import uvicorn
 
     state = _ananke_state(app)
     grace = float(state.config["limits.shutdown_grace_s"]) if state is not None else None

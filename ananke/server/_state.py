@@ -62,7 +62,7 @@ class ServerState:
             log.info(
                 "model ready", extra={"load_s": round(time.perf_counter() - started, 2), "model": self.model_name()}
             )
-        except Exception as exc:  # noqa: BLE001 - reported by /health, the server stays up
+        except Exception as exc:  # reported by /health, the server stays up
             self.load_error = f"{type(exc).__name__}: {exc}"
             log.exception("loading the model failed")
         finally:
@@ -84,7 +84,7 @@ class ServerState:
         engine = getattr(self.service, "engine", None)
         try:
             return engine.llg_tokenizer() if engine is not None else None
-        except Exception:  # noqa: BLE001 - validation then runs without a tokenizer
+        except Exception:  # validation then runs without a tokenizer
             return None
 
     # -- admission ----------------------------------------------------------------------------

@@ -35,7 +35,7 @@ def _eager(node: dict, lenient: bool) -> tuple[str, object]:
     try:
         lowered = host.lower(ir.constraint, LoweringContext(host, lenient=lenient))
         grammars = [assemble_grammar(f) for f in lowered.fragments]
-        for fragment, text in zip(lowered.fragments, grammars):
+        for fragment, text in zip(lowered.fragments, grammars, strict=False):
             if not fragment.validated and validate_lark(text)[0] is not None:
                 return "rejected", None
     except ConstraintError as exc:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache
 
 import llguidance as llg
 import pytest
@@ -22,7 +22,7 @@ def with_start(language: str, entry: str) -> str:
     return re.sub(r"^start:", "whole_file_start:", text, count=1, flags=re.M) + f"\nstart: {entry}\n"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _matcher(language: str, entry: str) -> llg.LLMatcher:
     m = llg.LLMatcher(BYTE_TOK, llg.grammar_from("lark", with_start(language, entry)), log_level=0)
     assert not m.is_error(), m.get_error()

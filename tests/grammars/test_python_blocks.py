@@ -95,11 +95,11 @@ def _block(draw, level: int, budget: list[int]) -> list[tuple[int, str]]:
             continue
         budget[0] -= 1
         header = draw(st.sampled_from(sorted(CLAUSES)))
-        lines += [(level, header)] + _block(draw, level + 1, budget)
+        lines += [(level, header), *_block(draw, level + 1, budget)]
         follows = CLAUSES[header]
         if header == "try:" or (follows and draw(st.booleans())):
             clause = draw(st.sampled_from(follows))
-            lines += [(level, clause)] + _block(draw, level + 1, budget)
+            lines += [(level, clause), *_block(draw, level + 1, budget)]
     return lines
 
 

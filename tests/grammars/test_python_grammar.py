@@ -132,7 +132,7 @@ def test_nested_blocks_up_to_the_depth_limit(grammar_accepts):
 
     def nested(depth: int) -> str:
         lines = [f"{'    ' * k}if x{k}:" for k in range(depth)]
-        return "\n".join(lines + ["    " * depth + "pass"]) + "\n"
+        return "\n".join([*lines, "    " * depth + "pass"]) + "\n"
 
     assert grammar_accepts("python", "start", nested(MAX_DEPTH))
     ast.parse(nested(MAX_DEPTH + 1))

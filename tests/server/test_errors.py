@@ -74,10 +74,7 @@ def _message(body):
 
 @pytest.mark.parametrize("name,path,body,status,words", CASES, ids=[c[0] for c in CASES])
 def test_bad_input_table(http, name, path, body, status, words):
-    if isinstance(body, bytes):
-        r = http.post(path, content=body, headers=JSON)
-    else:
-        r = http.post(path, json=body)
+    r = http.post(path, content=body, headers=JSON) if isinstance(body, bytes) else http.post(path, json=body)
     assert r.status_code == status, r.text
     data = r.json()
     message = _message(data)

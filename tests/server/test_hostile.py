@@ -234,10 +234,7 @@ def _assert_healthy(live, headers) -> float:
 @pytest.mark.parametrize("name,path,body,status,words,bound_s", ROWS, ids=[r[0] for r in ROWS])
 def test_hostile_input_table(http, live, name, path, body, status, words, bound_s):
     started = time.perf_counter()
-    if isinstance(body, bytes):
-        r = http.post(path, content=body, headers=JSON)
-    else:
-        r = http.post(path, json=body)
+    r = http.post(path, content=body, headers=JSON) if isinstance(body, bytes) else http.post(path, json=body)
     answer_s = time.perf_counter() - started
     assert r.status_code == status, (name, r.text[:500])
     data = r.json()  # always JSON, never a bare 500 page

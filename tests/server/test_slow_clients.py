@@ -92,7 +92,7 @@ def test_shutdown_answers_queued_work_with_503(service):
         try:
             with httpx.Client(base_url=server.url, headers=AUTH, timeout=120) as client:
                 results.append(client.post("/generate_api", json={"prompt": "Tell a long story.", "max_tokens": 1500}))
-        except Exception as exc:  # noqa: BLE001 - recorded and asserted on
+        except Exception as exc:  # recorded and asserted on
             results.append(exc)
 
     workers = [threading.Thread(target=request) for _ in range(3)]

@@ -12,8 +12,9 @@ and outputs must be checked with :func:`verify_instance`.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from ananke.core._lowering import defer_engine_check
 
@@ -25,7 +26,7 @@ from ._rewrite import rewrite
 from ._verify import verify_instance
 from ._walk import iter_children
 
-__all__ = ["prepare_schema", "SchemaUnsupported", "PreparedSchema", "verify_instance"]
+__all__ = ["PreparedSchema", "SchemaUnsupported", "prepare_schema", "verify_instance"]
 
 
 @dataclass

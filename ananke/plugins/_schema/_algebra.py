@@ -7,12 +7,14 @@ the input rejects, or raises :class:`CannotNegate`.
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import math
 from typing import Any
 
 from ._regex import literal_complement
 
-__all__ = ["CannotNegate", "Ctx", "types_of", "disjoint", "negate", "any_of", "all_of", "ATOMS", "type_schema"]
+__all__ = ["ATOMS", "CannotNegate", "Ctx", "all_of", "any_of", "disjoint", "negate", "type_schema", "types_of"]
 
 ATOMS = frozenset({"null", "boolean", "object", "array", "string", "int", "frac"})
 _OF_TYPE = {
@@ -151,10 +153,8 @@ def types_of(node: Any, ctx: Ctx, depth: int = 0) -> frozenset:
     if isinstance(node.get("enum"), list):
         out &= {atom_of(v) for v in node["enum"]}
     if isinstance(node.get("$ref"), str):
-        try:
+        with contextlib.suppress(CannotNegate):
             out &= types_of(ctx.target(node["$ref"]), ctx, depth + 1)
-        except CannotNegate:
-            pass
     for sub in node.get("allOf", []) if isinstance(node.get("allOf"), list) else []:
         out &= types_of(sub, ctx, depth + 1)
     for key in ("anyOf", "oneOf"):
@@ -223,7 +223,7 @@ def _valid(schema: Any, value: Any, ctx: Ctx) -> bool | None:
     try:
         root = {"$defs": ctx.defs, "allOf": [schema]}
         return jsonschema.Draft202012Validator(root).is_valid(value)
-    except Exception:  # noqa: BLE001 - any failure means "don't know"
+    except Exception:  # any failure means "don't know"
         return None
 
 
@@ -367,7 +367,7 @@ def disjoint(a: Any, b: Any, ctx: Ctx, depth: int = 0, within: frozenset = ATOMS
 
 def _not_values(values: list, within: frozenset = ATOMS) -> Any:
     atoms = {atom_of(v) for v in values}
-    values = [v for v in values if atom_of(v) in within or atom_of(v) in ("int", "frac") and within & {"int", "frac"}]
+    values = [v for v in values if atom_of(v) in within or (atom_of(v) in ("int", "frac") and within & {"int", "frac"})]
     if {atom_of(v) for v in values} & {"object", "array"}:
         raise CannotNegate("negated const/enum over objects or arrays")
     parts = []
@@ -383,7 +383,7 @@ def _not_values(values: list, within: frozenset = ATOMS) -> Any:
         if len(nums) > 64:
             raise CannotNegate("too many numbers to exclude")
         parts.append({"type": "number", "exclusiveMaximum": _num(nums[0])})
-        for lo, hi in zip(nums, nums[1:]):
+        for lo, hi in itertools.pairwise(nums):
             parts.append({"type": "number", "exclusiveMinimum": _num(lo), "exclusiveMaximum": _num(hi)})
         parts.append({"type": "number", "exclusiveMinimum": _num(nums[-1])})
     else:

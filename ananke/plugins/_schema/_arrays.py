@@ -16,7 +16,7 @@ from math import comb, perm
 from ._algebra import ATOMS, CannotNegate, Ctx, _valid, _values, any_of, negate, type_schema
 from ._errors import SchemaUnsupported
 
-__all__ = ["rewrite_unique", "rewrite_contains", "MAX_CASES"]
+__all__ = ["MAX_CASES", "rewrite_contains", "rewrite_unique"]
 
 MAX_CASES = 64
 _NOT_ARRAY = ATOMS - {"array"}

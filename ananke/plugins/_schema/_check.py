@@ -9,7 +9,7 @@ from typing import Any
 from ._errors import SchemaUnsupported
 from ._walk import escape, iter_children
 
-__all__ = ["engine_error", "locate", "enforce"]
+__all__ = ["enforce", "engine_error", "locate"]
 
 _MAX_ROUNDS = 50
 

@@ -12,7 +12,7 @@ from ._algebra import Ctx, all_of, any_of
 from ._errors import SchemaUnsupported
 from ._logic import conjoin
 
-__all__ = ["rewrite_dependent", "MAX_CASES"]
+__all__ = ["MAX_CASES", "rewrite_dependent"]
 
 MAX_CASES = 8
 

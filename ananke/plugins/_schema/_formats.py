@@ -21,7 +21,7 @@ from __future__ import annotations
 from ._algebra import types_of
 from ._errors import SchemaUnsupported
 
-__all__ = ["FORMAT_REGEXES", "FORMATS_NATIVE", "STANDARD_FORMATS", "OPENAPI_REGEXES", "INT_RANGES", "rewrite_format"]
+__all__ = ["FORMATS_NATIVE", "FORMAT_REGEXES", "INT_RANGES", "OPENAPI_REGEXES", "STANDARD_FORMATS", "rewrite_format"]
 
 FORMATS_NATIVE = frozenset(
     {"date-time", "date", "time", "duration", "email", "hostname", "ipv4", "ipv6", "uri", "uuid", "unknown"}
@@ -107,7 +107,7 @@ def _without_format(node: dict) -> dict:
 def _with_pattern(node: dict, regex: str) -> dict:
     out = _without_format(node)
     if "pattern" in out:
-        out["allOf"] = list(out.get("allOf", [])) + [{"pattern": regex}]
+        out["allOf"] = [*list(out.get("allOf", [])), {"pattern": regex}]
     else:
         out["pattern"] = regex
     return out

@@ -12,7 +12,7 @@ from __future__ import annotations
 from ._algebra import CannotNegate, Ctx, all_of, any_of, disjoint, negate, types_of
 from ._errors import SchemaUnsupported
 
-__all__ = ["rewrite_not", "rewrite_one_of", "rewrite_if", "conjoin", "collapse_double_not"]
+__all__ = ["collapse_double_not", "conjoin", "rewrite_if", "rewrite_not", "rewrite_one_of"]
 
 
 def conjoin(node: dict, extra) -> dict:
@@ -20,7 +20,7 @@ def conjoin(node: dict, extra) -> dict:
     if extra is True or extra == {}:
         return node
     out = dict(node)
-    out["allOf"] = list(out.get("allOf", [])) + [extra]
+    out["allOf"] = [*list(out.get("allOf", [])), extra]
     return out
 
 

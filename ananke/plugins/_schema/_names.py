@@ -26,7 +26,7 @@ def _length_regex(node: dict) -> str | None:
     lo, hi = node.get("minLength", 0), node.get("maxLength")
     if lo == 0 and hi is None:
         return None
-    return "^(?s:.){%d,%s}$" % (lo, "" if hi is None else hi)
+    return f"^(?s:.){{{lo},{'' if hi is None else hi}}}$"
 
 
 def rewrite_property_names(node: dict, ctx: Ctx, ptr: str) -> dict:

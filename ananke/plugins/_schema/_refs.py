@@ -10,7 +10,8 @@ and every subschema can be rewritten in place without breaking references.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import referencing
 import referencing.exceptions
@@ -20,7 +21,7 @@ from ._drafts import normalize_legacy
 from ._errors import SchemaUnsupported
 from ._walk import iter_children, map_children
 
-__all__ = ["bundle", "LEGACY", "spec_of", "legacy_ref_siblings"]
+__all__ = ["LEGACY", "bundle", "legacy_ref_siblings", "spec_of"]
 
 _DEFAULT = rj.DRAFT202012
 LEGACY = (rj.DRAFT3, rj.DRAFT4, rj.DRAFT6, rj.DRAFT7)
@@ -201,7 +202,7 @@ def bundle(schema: Any, remotes: Mapping[str, Any] | None = None) -> tuple[Any, 
     except RecursionError:
         raise SchemaUnsupported("", "schema nesting too deep", None) from None
     except (AttributeError, TypeError) as exc:  # e.g. a non-string ``id``, a list where a schema belongs
-        from ._verify import metaschema_error  # noqa: PLC0415
+        from ._verify import metaschema_error
 
         located = metaschema_error(schema)
         if located is not None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ._algebra import Ctx
 from ._arrays import rewrite_contains, rewrite_unique
@@ -13,7 +14,7 @@ from ._logic import collapse_double_not, rewrite_if, rewrite_not, rewrite_one_of
 from ._names import rewrite_property_names
 from ._walk import iter_children, map_children
 
-__all__ = ["PASSES", "rewrite", "weaken", "original_pointer"]
+__all__ = ["PASSES", "original_pointer", "rewrite", "weaken"]
 
 Pass = Callable[[dict, Ctx, str], dict]
 PASSES: list[Pass] = [
@@ -40,7 +41,7 @@ def weaken(node: dict, keyword: str | None) -> dict:
     """Lenient fallback: ``node`` without ``keyword`` (``oneOf`` becomes ``anyOf``) — accepts more."""
     out = dict(node)
     if keyword == "oneOf" and "oneOf" in out:
-        out["allOf"] = list(out.get("allOf", [])) + [{"anyOf": out.pop("oneOf")}]
+        out["allOf"] = [*list(out.get("allOf", [])), {"anyOf": out.pop("oneOf")}]
         return out
     for key in _GROUPS.get(keyword or "", (keyword,)):
         out.pop(key, None)

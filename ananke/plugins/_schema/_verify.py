@@ -8,14 +8,15 @@ instance is untrusted model output, and ``(a+)+b`` against a run of ``a`` would 
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from ananke.core._linear_re import bounded_search
 
 from ._formats import FORMAT_REGEXES, FORMATS_NATIVE
 from ._walk import iter_children
 
-__all__ = ["metaschema_error", "verify_instance", "validator_class"]
+__all__ = ["metaschema_error", "validator_class", "verify_instance"]
 
 
 def _legacy_style(node: Any) -> str | None:
@@ -170,7 +171,7 @@ def metaschema_error(schema: Any) -> tuple[str, str] | None:
     cls = validator_class(schema)
     try:
         error = best_match(cls(cls.META_SCHEMA).iter_errors(schema))
-    except Exception:  # noqa: BLE001 - a metaschema that cannot run is no diagnosis
+    except Exception:  # a metaschema that cannot run is no diagnosis
         return None
     if error is None:
         return None

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
-__all__ = ["SINGLE", "MAPS", "LISTS", "escape", "map_children", "iter_children", "is_schema"]
+__all__ = ["LISTS", "MAPS", "SINGLE", "escape", "is_schema", "iter_children", "map_children"]
 
 SINGLE = (
     "additionalProperties",

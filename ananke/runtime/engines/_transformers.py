@@ -194,7 +194,7 @@ class TransformersEngine(Engine):
         on_text: Callable[[str, list[int]], None] | None,
         cancel: threading.Event | None,
     ) -> EngineOutput:
-        import torch  # noqa: PLC0415 - heavy
+        import torch  # heavy
 
         started = time.perf_counter()
         state = None
@@ -232,8 +232,8 @@ class TransformersEngine(Engine):
 
     def _forward_fn(self) -> Callable[[list[int]], Any]:
         """A ``forward(ids) -> last logits`` closure holding this request's KV cache."""
-        import torch  # noqa: PLC0415
-        from transformers import DynamicCache  # noqa: PLC0415
+        import torch
+        from transformers import DynamicCache
 
         model = self.loaded.model
         device = self.loaded.device

@@ -136,7 +136,7 @@ class VllmSettings(BaseModel):
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> VllmSettings:
         """:meth:`from_config` of the configuration that ``env`` (default ``os.environ``) gives."""
-        from ananke._config import load_config  # noqa: PLC0415
+        from ananke._config import load_config
 
         return cls.from_config(load_config(env=os.environ if env is None else env))
 
@@ -177,8 +177,8 @@ def build_engine_args(
     ``model_path`` defaults to ``settings.model``; ``on_cpu`` to vLLM's platform (its CPU backend).
     """
     _logs_to_stderr()
-    from vllm import AsyncEngineArgs  # noqa: PLC0415 - heavy, optional
-    from vllm.config import StructuredOutputsConfig  # noqa: PLC0415
+    from vllm import AsyncEngineArgs  # heavy, optional
+    from vllm.config import StructuredOutputsConfig
 
     if on_cpu is None:
         on_cpu = _vllm_on_cpu()
@@ -199,7 +199,7 @@ def _logs_to_stderr() -> None:
 
 
 def _vllm_on_cpu() -> bool:
-    from vllm.platforms import current_platform  # noqa: PLC0415
+    from vllm.platforms import current_platform
 
     return bool(current_platform.is_cpu())
 
@@ -270,8 +270,8 @@ def build_sampling_params(
     to Ananke's logits processor through ``extra_args`` (refused unless ``all_of``), the static
     token set to ``allowed_token_ids``.
     """
-    from vllm import SamplingParams  # noqa: PLC0415 - heavy, optional
-    from vllm.sampling_params import RequestOutputKind, StructuredOutputsParams  # noqa: PLC0415
+    from vllm import SamplingParams  # heavy, optional
+    from vllm.sampling_params import RequestOutputKind, StructuredOutputsParams
 
     check_enforceable(compiled, all_of=all_of)
     structured = None
@@ -302,7 +302,7 @@ def build_sampling_params(
 
 def build_llg_tokenizer(tokenizer: Any, vocab_size: int | None = None) -> Any:
     """The ``llguidance.LLTokenizer`` of a Hugging Face fast tokenizer, built as vLLM builds it."""
-    import llguidance.hf  # noqa: PLC0415
+    import llguidance.hf
 
     n_vocab = max(vocab_size or 0, len(tokenizer))
     return llguidance.hf.from_tokenizer(tokenizer, n_vocab)
@@ -316,9 +316,9 @@ def validate_for_tokenizer(compiled: Any | None, llg_tokenizer: Any) -> list[str
     """
     if compiled is None:
         return []
-    import llguidance as llg  # noqa: PLC0415
+    import llguidance as llg
 
-    from ananke.core._llg import grammar_diagnostic  # noqa: PLC0415
+    from ananke.core._llg import grammar_diagnostic
 
     warnings: list[str] = []
     for index, text in enumerate(compiled.grammars):
@@ -375,7 +375,7 @@ def end_token_ids(tokenizer: Any, model_config: Any = None) -> list[int]:
     if model_config is not None:
         try:
             gen = model_config.try_get_generation_config() or {}
-        except Exception:  # noqa: BLE001 - a model without generation_config.json
+        except Exception:  # a model without generation_config.json
             gen = {}
     eos = gen.get("eos_token_id")
     ids |= {eos} if isinstance(eos, int) else set(eos or ())
@@ -397,13 +397,13 @@ def render_prompt(llm: Any, prompt_ids: list[int]) -> Any:
     prefers over raw prompts), or a plain ``TokensPrompt`` where there is no renderer.
 
     ``llm`` is anything with ``renderer`` and ``model_config`` (``AsyncLLM``)."""
-    from vllm.inputs import TokensPrompt  # noqa: PLC0415
+    from vllm.inputs import TokensPrompt
 
     prompt = TokensPrompt(prompt_token_ids=list(prompt_ids))
     renderer = getattr(llm, "renderer", None)
     if renderer is None:
         return prompt
-    from vllm.renderers.inputs.preprocess import parse_model_prompt  # noqa: PLC0415
+    from vllm.renderers.inputs.preprocess import parse_model_prompt
 
     (engine_input,) = renderer.render_cmpl(
         [parse_model_prompt(llm.model_config, prompt)], renderer.default_cmpl_tok_params
@@ -430,8 +430,8 @@ class VllmEngine(Engine):
     concurrent = True
 
     def __init__(self, settings: VllmSettings | str | None = None, *, cache: Any = None, llm: Any = None) -> None:
-        from ananke.runtime._cache import ConstraintCache  # noqa: PLC0415
-        from ananke.runtime._model import resolve_model  # noqa: PLC0415
+        from ananke.runtime._cache import ConstraintCache
+        from ananke.runtime._model import resolve_model
 
         _logs_to_stderr()
         if isinstance(settings, str):
@@ -440,7 +440,7 @@ class VllmEngine(Engine):
         self.cache = cache if cache is not None else ConstraintCache()
         self._display_name, model_path, _ = resolve_model(self.settings.model)
         if llm is None:
-            from vllm.v1.engine.async_llm import AsyncLLM  # noqa: PLC0415 - heavy, optional
+            from vllm.v1.engine.async_llm import AsyncLLM  # heavy, optional
 
             llm = AsyncLLM.from_engine_args(
                 build_engine_args(self.settings, model_path, logits_processors=[ALL_OF_PROCESSOR])
@@ -526,7 +526,7 @@ class VllmEngine(Engine):
         tok = self.llg_tokenizer()
 
         def build() -> Any:
-            from ananke.runtime._decode import build_matchers  # noqa: PLC0415
+            from ananke.runtime._decode import build_matchers
 
             try:  # one llguidance build per grammar: the same check and limits as the local engine
                 return build_matchers(compiled, tok)
@@ -678,6 +678,6 @@ def _translate(exc: Exception) -> Exception:
 
 @lru_cache(maxsize=1)
 def _vllm_version() -> str:
-    from importlib.metadata import version  # noqa: PLC0415
+    from importlib.metadata import version
 
     return version("vllm")

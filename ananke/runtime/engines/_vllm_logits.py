@@ -44,7 +44,7 @@ def request_grammars(params: SamplingParams) -> list[str]:
 class _Row:
     """One request's matchers and the reference to its growing output-token list."""
 
-    __slots__ = ("matchers", "output_ids", "consumed")
+    __slots__ = ("consumed", "matchers", "output_ids")
 
     def __init__(self, matchers: list[Any], output_ids: list[int]) -> None:
         self.matchers = matchers
@@ -107,7 +107,7 @@ class AllOfGrammarsProcessor(LogitsProcessor):
     def apply(self, logits: torch.Tensor) -> torch.Tensor:
         if not self._rows:
             return logits
-        import llguidance.torch as llg_torch  # noqa: PLC0415
+        import llguidance.torch as llg_torch
 
         if self._bitmask is None:
             self._bitmask = llg_torch.allocate_token_bitmask(1, self._tokenizer().vocab_size)
@@ -126,8 +126,8 @@ class AllOfGrammarsProcessor(LogitsProcessor):
 
     def _tokenizer(self) -> Any:
         if self._llg_tokenizer is None:
-            import llguidance.hf  # noqa: PLC0415
-            from vllm.tokenizers import cached_tokenizer_from_config  # noqa: PLC0415
+            import llguidance.hf
+            from vllm.tokenizers import cached_tokenizer_from_config
 
             tokenizer = cached_tokenizer_from_config(self._model_config)
             vocab = max(int(self._model_config.get_vocab_size()), len(tokenizer))
@@ -135,7 +135,7 @@ class AllOfGrammarsProcessor(LogitsProcessor):
         return self._llg_tokenizer
 
     def _fork(self, grammar: str) -> Any:
-        import llguidance as llg  # noqa: PLC0415
+        import llguidance as llg
 
         key = hashlib.sha256(grammar.encode("utf-8")).hexdigest()
         template, _ = self._templates.get_or_create(

@@ -12,14 +12,14 @@ __all__ = ["TransformersEngine", "create_engine"]
 
 def create_engine(config: Any, cache: Any) -> Any:
     """The ``transformers`` entry point of ``ananke.engines``: the ``model`` and ``device`` settings."""
-    from ananke.runtime.engines._transformers import TransformersEngine  # noqa: PLC0415 - heavy
+    from ananke.runtime.engines._transformers import TransformersEngine  # heavy
 
     return TransformersEngine(config["model"], device=config["device"], cache=cache)
 
 
 def __getattr__(name: str) -> Any:
     if name == "TransformersEngine":
-        from ananke.runtime.engines._transformers import TransformersEngine  # noqa: PLC0415 - heavy
+        from ananke.runtime.engines._transformers import TransformersEngine  # heavy
 
         return TransformersEngine
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

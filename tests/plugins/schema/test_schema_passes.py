@@ -157,7 +157,7 @@ def test_if_then_else_pass_is_exact(cond, then, other, xs):
 def test_dependent_pass_is_exact(req, schemas, xs):
     original = {"dependentRequired": req, "dependentSchemas": schemas}
     rewritten = rewrite_dependent(original, CTX, "")
-    assert_same(original, rewritten, xs + [{k: 1 for k in KEYS}, {"a": "x"}, {"b": 2, "c": None}])
+    assert_same(original, rewritten, [*xs, {k: 1 for k in KEYS}, {"a": "x"}, {"b": 2, "c": None}])
     assert_sound_end_to_end(original, xs)
 
 
@@ -213,10 +213,10 @@ def test_contains_pass_is_exact(cond, lo, hi, max_items, xs):
         st.builds(lambda vs: {"enum": vs}, st.lists(st.sampled_from(KEYS), min_size=1, max_size=2)),
         st.builds(lambda n: {"maxLength": n}, st.integers(0, 2)),
     ),
-    st.dictionaries(st.sampled_from(KEYS + ["ab"]), simple, max_size=2),
+    st.dictionaries(st.sampled_from([*KEYS, "ab"]), simple, max_size=2),
     st.one_of(st.just(True), st.just(False), simple),
     st.lists(
-        st.dictionaries(st.sampled_from(KEYS + ["ab", "ba", "xyz"]), scalars, max_size=3), min_size=5, max_size=12
+        st.dictionaries(st.sampled_from([*KEYS, "ab", "ba", "xyz"]), scalars, max_size=3), min_size=5, max_size=12
     ),
 )
 def test_property_names_pass_is_exact(names, props, extra, xs):
@@ -225,7 +225,7 @@ def test_property_names_pass_is_exact(names, props, extra, xs):
         rewritten = rewrite_property_names(original, CTX, "")
     except SchemaUnsupported:
         return
-    assert_same(original, rewritten, xs + ["not an object", 3])
+    assert_same(original, rewritten, [*xs, "not an object", 3])
     assert_sound_end_to_end(original, xs)
 
 
@@ -307,12 +307,12 @@ MAP_SCHEMAS = st.sampled_from(
 
 @SETTINGS
 @given(
-    st.lists(st.sampled_from(KEYS + ["$ref", "a-b", "é"]), min_size=2, max_size=4, unique=True), MAP_SCHEMAS, st.data()
+    st.lists(st.sampled_from([*KEYS, "$ref", "a-b", "é"]), min_size=2, max_size=4, unique=True), MAP_SCHEMAS, st.data()
 )
 def test_property_names_enum_keeps_a_map_in_any_key_order(names, extra, data):
     """``propertyNames: {enum}`` over a map: the engine's verdict is the schema's, whatever the key order
     (the members go under ``patternProperties``, which the engine accepts in any order)."""
-    keys = data.draw(st.lists(st.sampled_from(names + ["ab"]), min_size=2, max_size=4, unique=True))
+    keys = data.draw(st.lists(st.sampled_from([*names, "ab"]), min_size=2, max_size=4, unique=True))
     instance = {k: data.draw(MAP_VALUES) for k in keys}
     original = {"type": "object", "propertyNames": {"enum": names}, "additionalProperties": extra}
     prepared = prepare_schema(original).schema
@@ -367,7 +367,7 @@ def test_legacy_ref_siblings_are_ignored_as_the_draft_says(dialect, target, sibl
         if engine_accepts(prepared, inst):
             assert draft(original).is_valid(inst), (original, prepared, inst)
         # draft-04 does not count 2.0 as an integer (the engine never takes 2.0 for one either)
-        if _trailing_newline(inst) or "draft-04" in dialect and _integral_float(x):
+        if _trailing_newline(inst) or ("draft-04" in dialect and _integral_float(x)):
             continue
         assert draft(original).is_valid(inst) == valid(prepared, inst), (original, prepared, inst)
 
