@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+from pydantic import BaseModel
 
 from ananke._config import FIELDS, ConfigError, env_setting, load_config
 from ananke.errors import AnankeError, UsageError
@@ -97,3 +98,92 @@ def test_every_ananke_variable_the_package_names_is_a_setting_of_the_one_model()
     assert named - known == set()
     readers = [p.name for p in package.rglob("*.py") if "os.environ.get(" in p.read_text() and p.name != "_config.py"]
     assert readers == []
+
+
+@pytest.mark.parametrize(
+    "env,words",
+    [
+        (
+            {"ANANKE_MAX_NUM_SEQS": "abc"},
+            "vllm.max_num_seqs ($ANANKE_MAX_NUM_SEQS): must be an integer >= 1 or null; got 'abc'",
+        ),
+        (
+            {"ANANKE_KV_CACHE_GIB": "-1"},
+            "vllm.kv_cache_gib ($ANANKE_KV_CACHE_GIB): must be a number > 0.0 or null; got '-1'",
+        ),
+        (
+            {"ANANKE_ENFORCE_EAGER": "maybe"},
+            "vllm.enforce_eager ($ANANKE_ENFORCE_EAGER): must be a boolean (true/false, 1/0, yes/no, on/off)",
+        ),
+        ({"ANANKE_PORT": "70000"}, "server.port ($ANANKE_PORT): must be an integer >= 0 and <= 65535; got '70000'"),
+    ],
+)
+def test_a_bad_environment_variable_names_itself_and_what_it_accepts(env, words):
+    out = run_cli("config", env=env)
+    assert out.returncode == 2 and words in out.stderr, out.stderr
+    assert out.stdout == ""
+
+
+def test_bad_values_in_the_config_file_name_the_key_the_file_and_what_it_accepts(tmp_path):
+    path = tmp_path / "ananke.yaml"
+    path.write_text("vllm:\n  kv_cache_gib: -2\n  max_num_seqs: 0\n")
+    out = run_cli("config", "--config", str(path))
+    assert out.returncode == 2
+    assert f"vllm.kv_cache_gib (file {path}): must be a number > 0.0 or null; got -2" in out.stderr
+    assert f"vllm.max_num_seqs (file {path}): must be an integer >= 1 or null; got 0" in out.stderr
+    path.write_text("vllm:\n  max_num_seq: 4\n")
+    out = run_cli("config", "--config", str(path))
+    assert out.returncode == 2
+    assert f"config file {path}: unknown setting(s) vllm.max_num_seq; known: " in out.stderr
+    assert "vllm.max_num_seqs" in out.stderr.split("known: ")[1]
+    out = run_cli("config", "--config", str(path), env={"ANANKE_MAX_NUM_SEQS": "4"})
+    assert out.returncode == 2 and "vllm.max_num_seq;" in out.stderr  # a good environment does not hide it
+
+
+def test_each_layer_is_validated_and_blamed_for_its_own_values(tmp_path):
+    path = tmp_path / "ananke.yaml"
+    path.write_text("limits:\n  max_queue: 9\n")
+    cfg = load_config(path, env={"ANANKE_MAX_QUEUE": "3"})
+    assert cfg["limits.max_queue"] == 3 and cfg.sources["limits.max_queue"] == "env:ANANKE_MAX_QUEUE"
+    path.write_text("limits:\n  max_queue: lots\n")
+    with pytest.raises(ConfigError, match=rf"limits.max_queue \(file {path}\): must be an integer >= 1; got 'lots'"):
+        load_config(path, env={"ANANKE_MAX_QUEUE": "3"})  # overridden, still an error
+    path.write_text("limits:\n  max_queue: 9\n")
+    with pytest.raises(ConfigError, match=r"limits.max_queue \(\$ANANKE_MAX_QUEUE\): must be an integer >= 1; got '0'"):
+        load_config(path, env={"ANANKE_MAX_QUEUE": "0"})
+    with pytest.raises(ConfigError, match=r"limits.max_queue \(cli\): must be an integer >= 1; got -1"):
+        load_config(path, env={}, overrides={"limits.max_queue": -1})
+    with pytest.raises(ConfigError, match=r"generation.top_k \(cli\)"):
+        load_config(env={}).with_overrides({"generation.top_k": "many"})
+    with pytest.raises(ConfigError, match=r"unknown setting 'limits.max_queues'"):
+        load_config(env={}, overrides={"limits.max_queues": 1})
+
+
+def test_the_settings_are_a_pydantic_settings_model_with_the_layers_as_its_sources(tmp_path, monkeypatch):
+    from pydantic_settings import BaseSettings
+
+    from ananke._config import Settings
+    from ananke._settings import AnankeSettings
+
+    assert issubclass(AnankeSettings, BaseSettings) and issubclass(AnankeSettings, Settings)
+    model_names = {
+        ".".join(filter(None, (top, key))) for top, info in Settings.model_fields.items() for key in _keys(info)
+    }
+    assert sorted(f.name for f in FIELDS) == sorted(model_names)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "ananke.yaml").write_text("modal:\n  gpu: L40S\nvllm:\n  max_num_seqs: 8\n")
+    for name in [k for k in os.environ if k.startswith("ANANKE_") or k == "MODAL_MODE"]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("ANANKE_MAX_NUM_SEQS", "12")
+    settings = AnankeSettings(generation={"top_k": 3})  # keyword arguments: the CLI layer
+    assert (settings.modal.gpu, settings.vllm.max_num_seqs, settings.generation.top_k) == ("L40S", 12, 3)
+    assert settings.modal.mode == "dev" and settings.logging.json_ is True
+    assert load_config(overrides={"generation.top_k": 3}).settings == settings
+    assert load_config(overrides={"generation.top_k": 3}).sources["generation.top_k"] == "cli"
+
+
+def _keys(info):
+    annotation = info.annotation
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [field.alias or key for key, field in annotation.model_fields.items()]
+    return [""]
