@@ -215,3 +215,10 @@ def test_deploy_settings_come_from_the_settings_model(monkeypatch: pytest.Monkey
     assert recorded["cls"]["max_containers"] == 3 and recorded["cls"]["min_containers"] == 2
     assert module.MAX_CONCURRENT_INPUTS == 8 and module.MAX_NUM_SEQS == 8
     assert recorded["cls"]["env"]["ANANKE_MODEL"] == "Qwen/Qwen2.5-Coder-7B-Instruct"
+
+
+def test_a_bad_deploy_setting_stops_the_import_and_names_its_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ananke.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"modal.gpu_count \(\$ANANKE_GPU_COUNT\): must be an integer >= 1; got '0'"):
+        load_modal_app(monkeypatch, ANANKE_GPU_COUNT="0")
