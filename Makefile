@@ -33,6 +33,7 @@ test-fast: setup
 lint: setup
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 test-vllm:
 	bash scripts/vllm_venv.sh
@@ -42,4 +43,4 @@ conformance: setup
 	$(PY) benchmarks/conformance.py --suite ../shared/data/json-schema-test-suite/tests/draft2020-12
 
 clean:
-	rm -rf $(VENV) .venv-vllm build *.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) .venv-vllm build *.egg-info .pytest_cache .mypy_cache .hypothesis
