@@ -180,9 +180,16 @@ def _error_info(body: Any) -> dict[str, Any]:
 
 
 def _diagnostic(data: dict[str, Any]) -> Diagnostic:
-    known = {k: data.get(k) for k in ("pointer", "line", "column", "snippet", "severity") if data.get(k) is not None}
-    allowed = tuple(data["allowed"]) if data.get("allowed") else None
-    return Diagnostic(str(data.get("message", "")), allowed=allowed, **known)
+    pointer, severity = data.get("pointer"), data.get("severity")
+    return Diagnostic(
+        str(data.get("message", "")),
+        pointer="" if pointer is None else pointer,
+        line=data.get("line"),
+        column=data.get("column"),
+        snippet=data.get("snippet"),
+        allowed=tuple(data["allowed"]) if data.get("allowed") else None,
+        severity="error" if severity is None else severity,
+    )
 
 
 def _raise_for(response: httpx.Response) -> None:

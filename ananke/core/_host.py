@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import pluggy
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from ananke._config import env_setting
 from ananke._registry import FALLBACK, registrations
@@ -91,7 +91,7 @@ class PluginHost:
     def _collect_kinds(self) -> dict[str, _Provider]:
         offers: dict[str, list[tuple[KindInfo, str]]] = {}
         for impl in self.pm.hook.ananke_constraint_kinds.get_hookimpls():
-            for info in impl.function() or []:
+            for info in cast("list[KindInfo] | None", impl.function()) or []:
                 offers.setdefault(info.name, []).append((info, impl.plugin_name))
         return {kind: self._provider(kind, entries) for kind, entries in offers.items()}
 
@@ -171,7 +171,9 @@ class PluginHost:
         return self.pm.hook.ananke_normalize_input(data=data, pointer=pointer)
 
 
-def translate_validation_error(exc: ValidationError, pointer: str, model: type | None = None) -> list[Diagnostic]:
+def translate_validation_error(
+    exc: ValidationError, pointer: str, model: type[BaseModel] | None = None
+) -> list[Diagnostic]:
     """Turn pydantic's errors into diagnostics with JSON Pointers and allowed values."""
     diagnostics = []
     for err in exc.errors():

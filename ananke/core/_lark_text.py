@@ -101,8 +101,8 @@ def tokenize_lark(text: str) -> list[LarkToken]:
                 kind = "block"
             else:
                 kind = "directive"
-        elif ch.isalpha() or ch == "_":
-            i, kind = _IDENT.match(text, i).end(), "ident"
+        elif (ch.isalpha() or ch == "_") and (ident := _IDENT.match(text, i)):
+            i, kind = ident.end(), "ident"
         else:
             i, kind = i + 1, "other"
         tokens.append(LarkToken(kind, text[start:i], start))

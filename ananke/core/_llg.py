@@ -6,11 +6,14 @@ import re
 import threading
 from collections.abc import Iterator
 from functools import lru_cache
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypedDict
 
 import llguidance as llg
 
 from ananke.errors import ConstraintError, ConstraintLimitError, Diagnostic, caret_snippet
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing.Unpack is 3.11+
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -24,10 +27,20 @@ __all__ = [
     "validate_lark",
 ]
 
+
+class _Limits(TypedDict, total=False):
+    max_items_in_row: int
+    initial_lexer_fuel: int
+    step_lexer_fuel: int
+    step_max_items: int
+    max_lexer_states: int
+    max_grammar_size: int
+
+
 # llguidance's own ``LLParserLimits()`` defaults, spelled out so that they are visible, pinned
 # against a change upstream and overridable per call (``make_limits(max_grammar_size=...)``):
 # they bound lexer fuel, items and grammar size so that no request can stall a worker.
-DEFAULT_LIMITS = {
+DEFAULT_LIMITS: _Limits = {
     "max_items_in_row": 2000,
     "initial_lexer_fuel": 1_000_000,
     "step_lexer_fuel": 200_000,
@@ -40,8 +53,9 @@ _POSITION = re.compile(r"(?:at )?(\d+)\((\d+)\):\s*")
 _LIMIT_WORDS = ("too complex", "limit", "fuel", "too large", "too many")
 
 
-def make_limits(**overrides: int) -> llg.LLParserLimits:
-    return llg.LLParserLimits(**{**DEFAULT_LIMITS, **overrides}, verbose_errors=False)
+def make_limits(**overrides: Unpack[_Limits]) -> llg.LLParserLimits:
+    limits: _Limits = {**DEFAULT_LIMITS, **overrides}
+    return llg.LLParserLimits(**limits, verbose_errors=False)
 
 
 class _ByteVocabulary:

@@ -338,7 +338,7 @@ def _token_mask_node(
     node: dict[str, Any] = {"kind": "token_mask"}
     for key, value in mask.items():
         if value is not None:
-            node[(rename or {}).get(key, key)] = value
+            node[(rename or {}).get(key) or key] = value
     return node
 
 

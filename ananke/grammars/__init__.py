@@ -165,7 +165,7 @@ def _zig_binary() -> str | None:
     if found:
         return found
     try:
-        import ziglang  # type: ignore[import-not-found]
+        import ziglang
     except ImportError:
         return None
     candidate = Path(ziglang.__file__).parent / "zig"
@@ -212,6 +212,7 @@ def verify_with_native_parser(language: str, start: str, text: str) -> bool | No
         zig = _zig_binary()
         if zig:
             return _run_stdin([zig, "fmt", "--stdin"], wrapped)
-    if language == "rust" and shutil.which("rustfmt"):
-        return _run_stdin([shutil.which("rustfmt"), "--edition", "2021"], wrapped)
+    rustfmt = shutil.which("rustfmt") if language == "rust" else None
+    if rustfmt:
+        return _run_stdin([rustfmt, "--edition", "2021"], wrapped)
     return None

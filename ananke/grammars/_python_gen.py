@@ -314,7 +314,7 @@ class _Bracketizer:
 
 
 def _rules(block: str) -> list[tuple[str, str]]:
-    rules = []
+    rules: list[tuple[str, str]] = []
     for line in block.strip().splitlines():
         if line[:1].isspace():
             name, body = rules[-1]

@@ -39,11 +39,17 @@ def ananke_constraint_kinds():
     return [KindInfo(name="composite", model=CompositeNode, description="sequence / choice / all_of of nested nodes")]
 
 
-def _fold_regexes(fragments: list[Fragment], ctx: LoweringContext) -> Fragment:
+def _regexes(fragments: list[Fragment]) -> list[str] | None:
+    """The fragments' regexes when every fragment is exactly one regex."""
+    regexes = [f.regex for f in fragments if f.regex is not None]
+    return regexes if len(regexes) == len(fragments) else None
+
+
+def _fold_regexes(regexes: list[str], ctx: LoweringContext) -> Fragment:
     name = ctx.fresh_name("all", terminal=True)
     from ananke.plugins.regex import lark_regex_literal
 
-    body = " & ".join(lark_regex_literal(f.regex) for f in fragments)
+    body = " & ".join(lark_regex_literal(regex) for regex in regexes)
     return Fragment(name, (f"{name}: {body}",))
 
 
@@ -61,8 +67,9 @@ def _lower_all_of(node: CompositeNode, ctx: LoweringContext) -> Lowered:
     if allowed is not None and not (allowed - result.forbidden_tokens):
         ctx.error("the token masks of all_of leave no token allowed")
     result.allowed_tokens = allowed
-    if len(result.fragments) > 1 and all(f.regex is not None for f in result.fragments):
-        result.fragments = [_fold_regexes(result.fragments, ctx)]
+    regexes = _regexes(result.fragments)
+    if len(result.fragments) > 1 and regexes is not None:
+        result.fragments = [_fold_regexes(regexes, ctx)]
     return result
 
 
@@ -77,8 +84,9 @@ def _single_fragment(lowered: Lowered, ctx: LoweringContext, pointer: str, op: s
         ctx.at(pointer).error(f"a part of {op} must constrain the text", unsupported=True)
     if len(lowered.fragments) == 1:
         return lowered.fragments[0]
-    if all(f.regex is not None for f in lowered.fragments):
-        return _fold_regexes(lowered.fragments, ctx)
+    regexes = _regexes(lowered.fragments)
+    if regexes is not None:
+        return _fold_regexes(regexes, ctx)
     ctx.at(pointer).error(
         f"all_of of grammars cannot be nested inside {op} (only intersections of regexes can); move all_of to the top",
         unsupported=True,
@@ -142,7 +150,7 @@ def _lower_ordered(node: CompositeNode, ctx: LoweringContext) -> Lowered:
 
 
 @hookimpl
-def ananke_lower_node(node, ctx):
+def ananke_lower_node(node: CompositeNode, ctx: LoweringContext) -> Lowered:
     return _lower_all_of(node, ctx) if node.op == "all_of" else _lower_ordered(node, ctx)
 
 

@@ -154,12 +154,12 @@ def gbnf_to_lark(text: str) -> str:
     return any_to_lark(text)
 
 
-def _lower_gbnf(node: GrammarNode, ctx: LoweringContext) -> Lowered:
+def _lower_gbnf(gbnf: str, start: str | None, ctx: LoweringContext) -> Lowered:
     try:
-        text = gbnf_to_lark(node.gbnf)
+        text = gbnf_to_lark(gbnf)
     except Exception as exc:  # the converter raises assorted errors for bad GBNF
         ctx.error(f"invalid GBNF: {exc}", suffix="/gbnf")
-    entry = node.start or ("root" if "root" in defined_names(text) else "start")
+    entry = start or ("root" if "root" in defined_names(text) else "start")
     return _lower_lark(text, entry, ctx, "/gbnf")
 
 
@@ -207,7 +207,8 @@ def braid_to_lark(node: GrammarNode, pointer: str = "") -> tuple[str, str]:
     problems = []
     if undefined:
         problems.append(_undefined_names(undefined, node.language, tuple(nonterminals)))
-    if node.start_symbol not in nonterminals:
+    start = node.start_symbol or ""  # GrammarNode requires it with rules
+    if start not in nonterminals:
         problems.append(
             Diagnostic(
                 f"start_symbol {node.start_symbol!r} is not the lhs of any rule",
@@ -222,7 +223,7 @@ def braid_to_lark(node: GrammarNode, pointer: str = "") -> tuple[str, str]:
     lines.append(f"%ignore {_WS}")
     if used_external:
         lines.append(builtin_text)
-    return "\n".join(lines) + "\n", nonterminals[node.start_symbol]
+    return "\n".join(lines) + "\n", nonterminals[start]
 
 
 # Braid's names for rules that the built-in grammars call otherwise.
@@ -303,11 +304,11 @@ def _lower_rules(node: GrammarNode, ctx: LoweringContext) -> Lowered:
 
 
 @hookimpl
-def ananke_lower_node(node, ctx):
+def ananke_lower_node(node: GrammarNode, ctx: LoweringContext) -> Lowered:
     if node.lark is not None:
         return _lower_lark(node.lark, node.start or "start", ctx, "/lark")
     if node.gbnf is not None:
-        return _lower_gbnf(node, ctx)
+        return _lower_gbnf(node.gbnf, node.start, ctx)
     if node.builtin is not None:
         return _lower_builtin(node, ctx)
     return _lower_rules(node, ctx)

@@ -15,7 +15,7 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field
 
 from ananke.core._ir import KindInfo, NodeModel
-from ananke.core._lowering import Fragment, Lowered
+from ananke.core._lowering import Fragment, Lowered, LoweringContext
 from ananke.core.hookspecs import hookimpl
 from ananke.errors import ConstraintError, Diagnostic
 
@@ -110,7 +110,7 @@ def _ref_pointer(ref: str) -> str:
 
 
 @hookimpl
-def ananke_lower_node(node, ctx):
+def ananke_lower_node(node: JsonSchemaNode, ctx: LoweringContext) -> Lowered:
     from ananke.plugins._schema import SchemaUnsupported, prepare_schema
 
     strict = node.strict and not ctx.lenient

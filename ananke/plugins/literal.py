@@ -6,7 +6,7 @@ from typing import Literal
 
 from ananke.core._ir import KindInfo, NodeModel
 from ananke.core._lark_text import escape_lark_string
-from ananke.core._lowering import Fragment, Lowered
+from ananke.core._lowering import Fragment, Lowered, LoweringContext
 from ananke.core.hookspecs import hookimpl
 
 __all__ = ["LiteralNode", "rust_regex_escape"]
@@ -41,7 +41,7 @@ def ananke_constraint_kinds():
 
 
 @hookimpl
-def ananke_lower_node(node, ctx):
+def ananke_lower_node(node: LiteralNode, ctx: LoweringContext) -> Lowered:
     return Lowered([Fragment(escape_lark_string(node.text), regex=rust_regex_escape(node.text))])
 
 

@@ -12,22 +12,23 @@ Python does, otherwise with llguidance's byte-level matcher of the pattern alone
 from __future__ import annotations
 
 import re
+import sys
 import warnings
 from typing import Literal
 
 from ananke.core._ir import KindInfo, NodeModel
 from ananke.core._linear_re import re2_compile
 from ananke.core._llg import lark_accepts, validate_lark
-from ananke.core._lowering import Fragment, Lowered
+from ananke.core._lowering import Fragment, Lowered, LoweringContext
 from ananke.core.hookspecs import hookimpl
 from ananke.errors import ConstraintLimitError, caret_snippet
 
-try:  # Python 3.11+
+if sys.version_info >= (3, 11):
     from re import _constants as sre_constants
     from re import _parser as sre_parse
-except ImportError:  # pragma: no cover
-    import sre_constants  # type: ignore[no-redef]
-    import sre_parse  # type: ignore[no-redef]
+else:  # pragma: no cover
+    import sre_constants
+    import sre_parse
 
 __all__ = ["RegexNode", "check_pattern", "fullmatch_linear", "to_engine_regex"]
 
@@ -114,7 +115,7 @@ def check_pattern(pattern: str) -> tuple[bool, bool]:
             parsed = sre_parse.parse(pattern)
     except re.error as exc:
         raise PatternProblem(f"invalid regex: {exc.msg}", exc.pos, unsupported=False) from exc
-    if expanded_size(list(parsed)) > MAX_EXPANDED_SIZE:
+    if expanded_size(list(parsed.data)) > MAX_EXPANDED_SIZE:
         raise PatternProblem(
             f"the pattern's repetitions unroll to more than {MAX_EXPANDED_SIZE} positions "
             "(e.g. a{1000000}); use an unbounded repetition (+, *) or a smaller count",
@@ -122,7 +123,7 @@ def check_pattern(pattern: str) -> tuple[bool, bool]:
             limit=True,
         )
     leading = trailing = False
-    for op, arg, (top, index, count) in _walk(list(parsed), True):
+    for op, arg, (top, index, count) in _walk(list(parsed.data), True):
         if op in _UNSUPPORTED:
             raise PatternProblem(
                 f"{_UNSUPPORTED[op]} cannot be enforced token by token; rewrite the pattern without them"
@@ -190,7 +191,7 @@ def ananke_constraint_kinds():
 
 
 @hookimpl
-def ananke_lower_node(node, ctx):
+def ananke_lower_node(node: RegexNode, ctx: LoweringContext) -> Lowered:
     try:
         body = to_engine_regex(node.pattern)
     except PatternProblem as exc:

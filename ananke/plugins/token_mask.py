@@ -11,7 +11,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from ananke.core._ir import KindInfo, NodeModel
-from ananke.core._lowering import Lowered
+from ananke.core._lowering import Lowered, LoweringContext
 from ananke.core.hookspecs import hookimpl
 
 __all__ = ["TokenMaskNode"]
@@ -50,7 +50,7 @@ def ananke_constraint_kinds():
 
 
 @hookimpl
-def ananke_lower_node(node, ctx):
+def ananke_lower_node(node: TokenMaskNode, ctx: LoweringContext) -> Lowered:
     allowed = frozenset(node.allowed_tokens) if node.allowed_tokens is not None else None
     return Lowered(allowed_tokens=allowed, forbidden_tokens=frozenset(node.forbidden_tokens))
 

@@ -126,7 +126,7 @@ class LRUCache(Generic[K, V]):
                 return self._data[key], True
             pending = self._pending.get(key)
             owner = pending is None
-            if owner:
+            if pending is None:
                 self._misses += 1
                 pending = self._pending[key] = _Pending()
         if not owner:

@@ -23,6 +23,7 @@ callable (logits of the last position, a 1-D torch tensor) under a
 from __future__ import annotations
 
 import codecs
+import functools
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -34,7 +35,7 @@ import numpy as np
 
 from ananke.errors import ConstraintError
 from ananke.runtime._cache import MatcherSet
-from ananke.runtime._engine import EngineOutput, GenerationParams
+from ananke.runtime._engine import EngineOutput, FinishReason, GenerationParams
 
 __all__ = [
     "ConstraintState",
@@ -237,7 +238,7 @@ class _Progress:
     tokens: list[int] = field(default_factory=list)
     text: str = ""
     emitted: int = 0
-    finish: str | None = None
+    finish: FinishReason | None = None
     error: str | None = None
     cut: bool = False  # text was cut at a stop sequence
 
@@ -377,7 +378,7 @@ class DecodeLoop:
             feed = self._step(prog, logits, mask)
             if feed is None:
                 break
-            logits, mask = self._next_mask(lambda f=feed: self.forward(f))
+            logits, mask = self._next_mask(functools.partial(self.forward, feed))
         self._append(prog, [], final=True)
         total_ms = (time.perf_counter() - started) * 1000.0
         state = self.state

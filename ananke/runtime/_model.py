@@ -183,7 +183,7 @@ def load_model(model: str | None = None, *, device: str | None = None, dtype: An
         lm = AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
     except (OSError, ValueError) as exc:
         raise EngineError(f"cannot load model {model!r}: {exc}") from exc
-    lm.to(device)
+    lm.to(device)  # type: ignore[arg-type]  # transformers' @wraps(Module.to) hides the bound self from mypy
     lm.eval()
     return LoadedModel(
         model=lm,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import difflib
 import logging
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import ValidationError
@@ -53,7 +54,7 @@ def _pointer(loc: tuple[Any, ...] | list[Any]) -> str:
     return "/" + "/".join(parts) if parts else ""
 
 
-def validation_error(errors: list[dict[str, Any]]) -> ApiError:
+def validation_error(errors: Sequence[Mapping[str, Any]]) -> ApiError:
     """A FastAPI/pydantic validation error list → 400 (malformed JSON) or 422 (wrong shape)."""
     for err in errors:
         if err.get("type") == "json_invalid":

@@ -182,22 +182,24 @@ class AnankeMiddleware:
                 return
         received = [0]
         timeout = float(getattr(self.state, "body_timeout_s", BODY_TIMEOUT_S))
-        deadline = [None, False]  # (when the body must be complete, whether it is)
+        deadline: float | None = None  # when the body must be complete
+        complete = False
 
         async def receive_limited() -> dict[str, Any]:
-            if deadline[1]:  # the body is complete: later receives wait for a disconnect, unbounded
+            nonlocal deadline, complete
+            if complete:  # later receives wait for a disconnect, unbounded
                 return await receive()
-            if deadline[0] is None:
-                deadline[0] = time.monotonic() + timeout
+            if deadline is None:
+                deadline = time.monotonic() + timeout
             try:
-                message = await asyncio.wait_for(receive(), max(deadline[0] - time.monotonic(), 0.0))
+                message = await asyncio.wait_for(receive(), max(deadline - time.monotonic(), 0.0))
             except asyncio.TimeoutError:
                 raise BodySlow(timeout) from None
             if message["type"] == "http.request":
                 received[0] += len(message.get("body", b""))
                 if received[0] > limit:
                     raise BodyTooLarge(limit)
-                deadline[1] = not message.get("more_body", False)
+                complete = not message.get("more_body", False)
             return message
 
         await self.app(scope, receive_limited, send)

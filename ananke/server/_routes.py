@@ -35,7 +35,7 @@ __all__ = ["router"]
 
 router = APIRouter(route_class=CheckedJSONRoute)
 #: 200 is JSON, or with ``stream: true`` Server-Sent Events
-STREAMABLE = {
+STREAMABLE: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "JSON, or Server-Sent Events with `stream: true`",
         "content": {"application/json": {}, "text/event-stream": {"schema": {"type": "string"}}},
@@ -219,7 +219,9 @@ def _stream_response(events: AsyncIterator[str]) -> StreamingResponse:
 # -- health, models, metrics ----------------------------------------------------------------------
 
 
-_HEALTH_503 = {503: {"description": "loading, unhealthy or draining (same body, `status` says which)"}}
+_HEALTH_503: dict[int | str, dict[str, Any]] = {
+    503: {"description": "loading, unhealthy or draining (same body, `status` says which)"}
+}
 
 
 @router.get(

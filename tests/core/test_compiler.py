@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import ananke
-from ananke.core._lark_text import defined_names, rename_names
+from ananke.core._lark_text import defined_names, rename_names, tokenize_lark
 from ananke.errors import ConstraintError, ConstraintLimitError, UnsupportedFeatureError
 
 DIGITS = {"kind": "regex", "pattern": "[0-9]+"}
@@ -174,3 +174,13 @@ def test_lark_renaming_leaves_literals_alone():
     renamed = rename_names(text, {n: f"p_{n}" for n in defined_names(text)})
     assert renamed.startswith('p_start: p_item "item" /item/ %json {"item": 1}')
     assert 'p_ITEM: "x"' in renamed
+
+
+def test_lark_tokenizer_leaves_non_ascii_letters_to_the_grammar_check():
+    tokens = tokenize_lark("start: é _a")
+    assert [(t.kind, t.text) for t in tokens if t.text.strip()] == [
+        ("ident", "start"),
+        ("other", ":"),
+        ("other", "é"),
+        ("ident", "_a"),
+    ]

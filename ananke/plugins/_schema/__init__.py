@@ -54,7 +54,7 @@ def _drop_at(schema: dict, pointer: str) -> dict:
     import copy
 
     out = copy.deepcopy(schema)
-    node = out
+    node: Any = out
     for key in parts[:-1]:
         node = node[int(key)] if isinstance(node, list) else node[key]
     node.pop(parts[-1], None)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import json
 from math import comb, perm
+from typing import Any
 
 from ._algebra import ATOMS, CannotNegate, Ctx, _valid, _values, any_of, negate, type_schema
 from ._errors import SchemaUnsupported
@@ -47,10 +48,11 @@ def _finite_items(items, ctx: Ctx) -> list | None:
     vals = _values(items)
     if vals is None and isinstance(items, dict):
         t = items.get("type")
-        vals = {"boolean": [True, False], "null": [None]}.get(t) if isinstance(t, str) else None
+        finite: dict[str, list[Any]] = {"boolean": [True, False], "null": [None]}
+        vals = finite.get(t) if isinstance(t, str) else None
     if vals is None:
         return None
-    uniq = {}
+    uniq: dict[str, Any] = {}
     for v in vals:
         if _valid(items, v, ctx) is not False:
             uniq.setdefault(_key(v), v)

@@ -52,10 +52,10 @@ def _find(node: Any, ptr: str, keys: list[str], fmt: str | None, out: list) -> N
         _find(child, ptr + rel, keys, fmt, out)
 
 
-def locate(schema: Any, message: str) -> list[tuple[str, str]]:
-    """Every (pointer, keyword) in ``schema`` the llguidance ``message`` may be about."""
+def locate(schema: Any, message: str) -> list[tuple[str, str | None]]:
+    """Every (pointer, keyword) in ``schema`` the llguidance ``message`` may be about (keyword None: unknown)."""
     keys, fmt = _keywords(message)
-    found: list[tuple[str, str]] = []
+    found: list[tuple[str, str | None]] = []
     _find(schema, "", keys, fmt, found)
     if not found:
         m = re.search(r"json-schema:///#(/[^\s]*)", message)

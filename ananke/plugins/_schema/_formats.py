@@ -32,7 +32,7 @@ _PCT = f"%{_HEX}{_HEX}"
 _UCS = "\\u00A0-\\uD7FF\\uF900-\\uFDCF\\uFDF0-\\uFFEF"
 
 
-def _uri_reference(extra: str = "") -> str:
+def _uri_reference(extra: str = "") -> tuple[str, str]:
     unres = f"A-Za-z0-9\\-._~{extra}"
     sub = "!$&'()*+,;="
     pchar = f"(?:[{unres}{sub}:@]|{_PCT})"

@@ -157,13 +157,12 @@ class _Bundler:
         if resource.id() is not None:
             resolver = resolver.in_subresource(resource)
         legacy = spec in LEGACY
-        if isinstance(node.get("$ref"), str):
-            ref = self.resolve(node["$ref"], resolver, spec, ptr + "/$ref")
-            if legacy:
-                return {"$ref": ref}
+        ref = self.resolve(node["$ref"], resolver, spec, ptr + "/$ref") if isinstance(node.get("$ref"), str) else None
+        if legacy and ref is not None:
+            return {"$ref": ref}
         out = {k: v for k, v in node.items() if k not in _DROP and not (k == "id" and legacy and isinstance(v, str))}
         out = normalize_legacy(map_children(out, lambda child, p: self.node(child, resolver, spec, p), ptr))
-        if isinstance(node.get("$ref"), str):
+        if ref is not None:
             out["$ref"] = ref
         if isinstance(node.get("$dynamicRef"), str):
             dyn = self.resolve(node["$dynamicRef"], resolver, spec, ptr + "/$dynamicRef", dynamic=True)

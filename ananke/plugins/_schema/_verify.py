@@ -44,10 +44,9 @@ def validator_class(schema: Any):
 
     if isinstance(schema, dict) and "$schema" in schema:
         return validator_for(schema, default=jsonschema.Draft202012Validator)
+    legacy = {"draft4": jsonschema.Draft4Validator, "draft7": jsonschema.Draft7Validator}
     style = _legacy_style(schema)
-    return {"draft4": jsonschema.Draft4Validator, "draft7": jsonschema.Draft7Validator}.get(
-        style, jsonschema.Draft202012Validator
-    )
+    return legacy[style] if style else jsonschema.Draft202012Validator
 
 
 def _search(pattern: str, text: str) -> bool:

@@ -47,7 +47,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from ananke.errors import ConstraintError, Diagnostic, EngineError, RequestError, UnsupportedFeatureError
-from ananke.runtime._engine import Engine, EngineOutput, GenerationParams, StreamDelta
+from ananke.runtime._engine import Engine, EngineOutput, FinishReason, GenerationParams, StreamDelta
 
 __all__ = [
     "ALL_OF_EXTRA_ARG",
@@ -625,7 +625,7 @@ class VllmEngine(Engine):
         )
 
 
-def map_finish_reason(finish: str | None, *, constrained: bool) -> tuple[str, str | None]:
+def map_finish_reason(finish: str | None, *, constrained: bool) -> tuple[FinishReason, str | None]:
     """``(finish_reason, error)`` of Ananke for vLLM's finish reason.
 
     ``stop`` and ``length`` keep their meaning. vLLM's ``error`` (its own grammar compile failed,
@@ -634,8 +634,10 @@ def map_finish_reason(finish: str | None, *, constrained: bool) -> tuple[str, st
     paused, or out of KV cache) and anything unknown raise :class:`EngineError` — never a
     normal stop.
     """
-    if finish in ("stop", "length"):
-        return finish, None
+    if finish == "stop":
+        return "stop", None
+    if finish == "length":
+        return "length", None
     if finish == "error" and constrained:
         return (
             "constraint_error",
