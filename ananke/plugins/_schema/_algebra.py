@@ -14,7 +14,19 @@ from typing import Any
 
 from ._regex import literal_complement
 
-__all__ = ["ATOMS", "CannotNegate", "Ctx", "all_of", "any_of", "disjoint", "negate", "type_schema", "types_of"]
+__all__ = [
+    "ATOMS",
+    "CannotNegate",
+    "Ctx",
+    "all_of",
+    "any_of",
+    "conjunct",
+    "disjoint",
+    "literal_prefix",
+    "negate",
+    "type_schema",
+    "types_of",
+]
 
 ATOMS = frozenset({"null", "boolean", "object", "array", "string", "int", "frac"})
 _OF_TYPE = {
@@ -318,12 +330,70 @@ def _arrays_disjoint(a: dict, b: dict, ctx: Ctx, depth: int) -> bool:
     return False
 
 
+_QUANTIFIERS = set("?*+{")
+_PLAIN = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 _-:/@#%=,;<>'\"!&~`")
+
+
+def _top_level_bar(pattern: str) -> bool:
+    """Is there an alternation ``|`` outside every group and character class?"""
+    depth, i, in_class = 0, 0, False
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+            if pattern[i + 1 : i + 2] == "]":
+                i += 1
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            return True
+        i += 1
+    return False
+
+
+def literal_prefix(pattern: Any) -> str | None:
+    """The literal text every string matching ``^...`` starts with (None: unanchored or alternation)."""
+    if not isinstance(pattern, str) or not pattern.startswith("^") or _top_level_bar(pattern):
+        return None
+    out, i = [], 1
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch in _PLAIN:
+            atom, width = ch, 1
+        elif ch == "\\" and i + 1 < len(pattern) and not pattern[i + 1].isalnum():
+            atom, width = pattern[i + 1], 2
+        else:
+            break
+        if pattern[i + width : i + width + 1] in _QUANTIFIERS and pattern[i + width : i + width + 1]:
+            break  # the atom may repeat or vanish
+        out.append(atom)
+        i += width
+    return "".join(out)
+
+
+def _prefixes_disjoint(p: Any, q: Any) -> bool:
+    a, b = literal_prefix(p), literal_prefix(q)
+    if a is None or b is None:
+        return False
+    n = min(len(a), len(b))
+    return a[:n] != b[:n]
+
+
 def _on_atom(atom: str, a: dict, b: dict, ctx: Ctx, depth: int) -> bool:
     if atom == "object":
         return _objects_disjoint(a, b, ctx, depth)
     if atom == "array":
         return _arrays_disjoint(a, b, ctx, depth)
     if atom == "string":
+        if _prefixes_disjoint(a.get("pattern"), b.get("pattern")):
+            return True
         return _ranges_disjoint(_int_range(a, "minLength", "maxLength"), _int_range(b, "minLength", "maxLength"))
     if atom in ("int", "frac"):
         return _ranges_disjoint(_num_range(a), _num_range(b))
@@ -346,6 +416,8 @@ def disjoint(a: Any, b: Any, ctx: Ctx, depth: int = 0, within: frozenset = ATOMS
     if not shared:
         return True
     for x, y in ((a, b), (b, a)):
+        if "not" in x and conjunct(y, x["not"], ctx):
+            return True
         vals = _values(x)
         if vals is not None and all(_valid(y, v, ctx) is False for v in vals):
             return True
@@ -360,6 +432,22 @@ def disjoint(a: Any, b: Any, ctx: Ctx, depth: int = 0, within: frozenset = ATOMS
             except CannotNegate:
                 pass
     return all(_on_atom(t, a, b, ctx, depth) for t in shared)
+
+
+def conjunct(node: Any, part: Any, ctx: Ctx, depth: int = 0) -> bool:
+    """Structurally, does ``node`` require ``part`` (itself, an ``allOf`` member, the same ``$ref``)?"""
+    if part is True or part == {} or node == part:
+        return True
+    if depth > _DEPTH or not isinstance(node, dict):
+        return False
+    if isinstance(part, dict) and set(part) == {"$ref"}:
+        if node.get("$ref") == part["$ref"]:
+            return True
+        with contextlib.suppress(CannotNegate):
+            if node == ctx.deref(part):
+                return True
+    members = node.get("allOf") if isinstance(node.get("allOf"), list) else []
+    return any(conjunct(m, part, ctx, depth + 1) for m in members)
 
 
 # ---------------------------------------------------------------- negation

@@ -1,0 +1,188 @@
+"""``oneOf``/``not``/``if`` rewrites that negate one subschema relative to another (``_given.py``) and
+the disjointness proofs they rely on: the rewritten schema accepts exactly what the original accepts
+under ``jsonschema``, and the compiled grammar (llguidance) accepts an instance iff ``jsonschema``
+validates it (instances written with their keys in declared order)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import jsonschema
+import llguidance as llg
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ananke.core._llg import byte_tokenizer
+from ananke.plugins._schema import SchemaUnsupported, prepare_schema
+from ananke.plugins._schema._algebra import Ctx, literal_prefix
+from ananke.plugins._schema._given import negate_given
+from ananke.plugins._schema._logic import rewrite_not, rewrite_one_of
+
+SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+KEYS = ["a", "b", "c"]
+CTX = Ctx({})
+TOK = byte_tokenizer()
+
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-2, 2),
+    st.sampled_from([0.5, -1.5]),
+    st.sampled_from(["", "a", "ab", "ab1", "ac", "b", "b-2", "xyz"]),
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.sampled_from(KEYS), inner, max_size=3)),
+    max_leaves=6,
+)
+leaf = st.one_of(
+    st.builds(lambda t: {"type": t}, st.sampled_from(["string", "integer", "boolean", "null", "number"])),
+    st.builds(lambda v: {"const": v}, scalars),
+    st.builds(lambda vs: {"enum": vs}, st.lists(scalars, min_size=1, max_size=3)),
+    st.just({"type": "string", "minLength": 2}),
+    st.just({"type": "integer", "minimum": 0}),
+    st.just({"type": "string", "pattern": "^a"}),
+)
+
+
+def _object(closed: bool):
+    return st.builds(
+        lambda props, req, typed: {
+            **({"type": "object"} if typed else {}),
+            "properties": dict(sorted(props.items())),
+            **({"additionalProperties": False} if closed else {}),
+            **({"required": sorted(set(req) & set(props))} if set(req) & set(props) else {}),
+        },
+        st.dictionaries(st.sampled_from(KEYS), leaf, min_size=1, max_size=3),
+        st.lists(st.sampled_from(KEYS), max_size=2),
+        st.booleans(),
+    )
+
+
+arrays = st.builds(
+    lambda item, lo: {"type": "array", "items": item, **({"minItems": lo} if lo else {})}, leaf, st.integers(0, 1)
+)
+prefixed = st.builds(
+    lambda head, tail: {"type": "string", "pattern": "^" + head + tail},
+    st.sampled_from(["a", "ab", "ac", "b", "b\\-", "x"]),
+    st.sampled_from(["", "$", "[0-9]", "[0-9]?$", ".*"]),
+)
+branch = st.one_of(_object(True), _object(False), arrays, prefixed, leaf)
+
+
+def valid(schema, instance) -> bool:
+    return jsonschema.Draft202012Validator(schema).is_valid(instance)
+
+
+def engine_accepts(schema, instance) -> bool:
+    m = llg.LLMatcher(TOK, llg.grammar_from("json", json.dumps(schema)), log_level=0)
+    text = json.dumps(instance, separators=(",", ":"), sort_keys=True)
+    return not m.is_error() and m.consume_tokens(list(text.encode())) and m.is_accepting()
+
+
+def assert_exact(original, rewritten, instances):
+    for x in instances:
+        assert valid(original, x) == valid(rewritten, x), (original, rewritten, x)
+
+
+def assert_engine_iff_valid(original, instances) -> None:
+    """Compiled grammar accepts x iff jsonschema validates x (keys written in declared, sorted order)."""
+    try:
+        prepared = prepare_schema(original)
+    except SchemaUnsupported:
+        return
+    for x in instances:
+        assert engine_accepts(prepared.schema, x) == valid(original, x), (original, prepared.schema, x)
+
+
+@SETTINGS
+@given(st.lists(branch, min_size=2, max_size=3), st.lists(values, min_size=6, max_size=12))
+def test_one_of_with_relative_negation_is_exact(branches, xs):
+    original = {"oneOf": branches}
+    try:
+        rewritten = rewrite_one_of(original, CTX, "")
+    except SchemaUnsupported:
+        return
+    assert "oneOf" not in json.dumps(rewritten)
+    assert_exact(original, rewritten, xs)
+    assert_engine_iff_valid(original, xs)
+
+
+@SETTINGS
+@given(_object(True), st.one_of(_object(True), _object(False), leaf), st.lists(values, min_size=6, max_size=12))
+def test_not_next_to_a_closed_object_is_exact(rest, inner, xs):
+    original = {**rest, "not": inner}
+    try:
+        rewritten = rewrite_not(original, CTX, "")
+    except SchemaUnsupported:
+        return
+    assert "not" not in json.dumps(rewritten)
+    assert_exact(original, rewritten, xs)
+    assert_engine_iff_valid(original, xs)
+
+
+@SETTINGS
+@given(branch, branch, st.lists(values, min_size=6, max_size=12))
+def test_negate_given_is_the_complement_inside_the_given_schema(node, known, xs):
+    try:
+        neg = negate_given(node, known, CTX)
+    except Exception as exc:  # only the documented refusal may escape
+        assert type(exc).__name__ == "CannotNegate"
+        return
+    for x in xs:
+        if valid(known, x):
+            assert valid(neg, x) == (not valid(node, x)), (node, known, neg, x)
+
+
+@SETTINGS
+@given(leaf, leaf, st.lists(values, min_size=6, max_size=12))
+def test_not_and_a_schema_requiring_its_operand_are_disjoint(inner, other, xs):
+    original = {"oneOf": [{"not": inner}, {"allOf": [inner, other]}]}
+    rewritten = rewrite_one_of(original, CTX, "")  # provably disjoint: never refused
+    assert rewritten == {"allOf": [{"anyOf": original["oneOf"]}]}
+    assert_exact(original, rewritten, xs)
+
+
+PIECES = ["a", "b", "\\-", "/", "[0-9]", "x?", "y*", "(c|d)", ".", "$"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from(PIECES), min_size=1, max_size=5), st.data())
+def test_literal_prefix_starts_every_match(pieces, data):
+    pattern = "^" + "".join(pieces)
+    prefix = literal_prefix(pattern)
+    assert prefix is not None
+    text = data.draw(st.from_regex(pattern))
+    assert re.search(pattern, text)
+    assert text.startswith(prefix), (pattern, prefix, text)
+
+
+@pytest.mark.parametrize("pattern", ["abc", "^a|b", "^(a)|b", "(?i)^abc", 7])
+def test_no_literal_prefix_without_an_anchor_or_with_a_top_level_alternation(pattern):
+    assert literal_prefix(pattern) is None
+
+
+def test_closed_objects_with_disjoint_keys_compile_as_one_of():
+    schema = {
+        "oneOf": [
+            {"properties": {"value": {"type": "string"}, "unit": {"type": "string"}}, "additionalProperties": False},
+            {"properties": {"text": {"type": "string"}}, "additionalProperties": False},
+        ]
+    }
+    prepared = prepare_schema(schema)
+    for x in ({}, {"value": "1"}, {"text": "1"}, {"value": "1", "text": "x"}, 3, "s"):
+        assert engine_accepts(prepared.schema, x) == valid(schema, x), x
+
+
+def test_overlap_that_needs_a_non_integer_number_stays_refused():
+    schema = {
+        "oneOf": [
+            {"type": "object", "required": ["a"]},
+            {"type": "object", "required": ["b"], "properties": {"b": {"type": "integer"}}},
+        ]
+    }
+    with pytest.raises(SchemaUnsupported) as err:
+        prepare_schema(schema)
+    assert err.value.keyword == "oneOf" and "non-integer" in err.value.message
