@@ -1,10 +1,11 @@
 """``oneOf``/``not``/``if`` rewrites that negate one subschema relative to another (``_given.py``) and
 the disjointness proofs they rely on: the rewritten schema accepts exactly what the original accepts
 under ``jsonschema``, and the compiled grammar (llguidance) accepts an instance iff ``jsonschema``
-validates it (instances written with their keys in declared order)."""
+validates it (in some key order: llguidance fixes the declared order)."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 
@@ -17,6 +18,7 @@ from hypothesis import strategies as st
 from ananke.core._llg import byte_tokenizer
 from ananke.plugins._schema import SchemaUnsupported, prepare_schema
 from ananke.plugins._schema._algebra import Ctx, literal_prefix
+from ananke.plugins._schema._counts import rewrite_property_counts
 from ananke.plugins._schema._given import negate_given
 from ananke.plugins._schema._logic import rewrite_not, rewrite_one_of
 
@@ -76,10 +78,27 @@ def valid(schema, instance) -> bool:
     return jsonschema.Draft202012Validator(schema).is_valid(instance)
 
 
+def _writings(x) -> list[str]:
+    """``x`` as compact JSON with its objects' keys in every order (the engine fixes one order)."""
+    if isinstance(x, list):
+        return ["[" + ",".join(p) + "]" for p in itertools.product(*(_writings(v) for v in x))]
+    if isinstance(x, dict):
+        out = []
+        for keys in itertools.permutations(x):
+            for vals in itertools.product(*(_writings(x[k]) for k in keys)):
+                out.append("{" + ",".join(json.dumps(k) + ":" + v for k, v in zip(keys, vals, strict=True)) + "}")
+        return out
+    return [json.dumps(x)]
+
+
 def engine_accepts(schema, instance) -> bool:
-    m = llg.LLMatcher(TOK, llg.grammar_from("json", json.dumps(schema)), log_level=0)
-    text = json.dumps(instance, separators=(",", ":"), sort_keys=True)
-    return not m.is_error() and m.consume_tokens(list(text.encode())) and m.is_accepting()
+    """Accepted in some key order (every writing is tried: an invalid instance must fail them all)."""
+    grammar = llg.grammar_from("json", json.dumps(schema))
+    for text in _writings(instance):
+        m = llg.LLMatcher(TOK, grammar, log_level=0)
+        if not m.is_error() and m.consume_tokens(list(text.encode())) and m.is_accepting():
+            return True
+    return False
 
 
 def assert_exact(original, rewritten, instances):
@@ -88,7 +107,7 @@ def assert_exact(original, rewritten, instances):
 
 
 def assert_engine_iff_valid(original, instances) -> None:
-    """Compiled grammar accepts x iff jsonschema validates x (keys written in declared, sorted order)."""
+    """Compiled grammar accepts x (in some key order) iff jsonschema validates x."""
     try:
         prepared = prepare_schema(original)
     except SchemaUnsupported:
@@ -186,3 +205,31 @@ def test_overlap_that_needs_a_non_integer_number_stays_refused():
     with pytest.raises(SchemaUnsupported) as err:
         prepare_schema(schema)
     assert err.value.keyword == "oneOf" and "non-integer" in err.value.message
+
+
+@SETTINGS
+@given(
+    st.dictionaries(st.sampled_from(KEYS), leaf, min_size=1, max_size=3),
+    st.lists(st.sampled_from(KEYS), max_size=2),
+    st.sampled_from([None, False, {"type": "integer"}]),
+    st.one_of(st.none(), st.integers(0, 4)),
+    st.one_of(st.none(), st.integers(0, 3)),
+    st.lists(values, min_size=6, max_size=12),
+)
+def test_property_counts_next_to_optional_properties_are_exact(props, req, extra, lo, hi, xs):
+    schema = {"type": "object", "properties": dict(sorted(props.items()))}
+    if req:
+        schema["required"] = sorted(set(req))
+    if extra is not None:
+        schema["additionalProperties"] = extra
+    schema.update({k: v for k, v in (("minProperties", lo), ("maxProperties", hi)) if v is not None})
+    rewritten = rewrite_property_counts(schema, CTX, "")
+    assert_exact(schema, rewritten, xs)
+    assert_engine_iff_valid(schema, xs)
+
+
+def test_at_least_one_of_the_listed_keys_compiles():
+    schema = {"type": "object", "properties": {"include": {"type": "string"}, "exclude": {}}, "minProperties": 1}
+    prepared = prepare_schema(schema)
+    for x in ({}, {"include": "a"}, {"other": 1}, {"include": 3}, {"exclude": None, "include": "a"}):
+        assert engine_accepts(prepared.schema, x) == valid(schema, x), x
