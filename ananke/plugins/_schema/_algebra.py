@@ -12,7 +12,7 @@ import itertools
 import math
 from typing import Any
 
-from ._regex import literal_complement
+from ._regex import class_complement, literal_complement
 
 __all__ = [
     "ATOMS",
@@ -547,8 +547,19 @@ def _negate_keyword(key: str, value: Any, node: dict, ctx: Ctx, depth: int, with
     if key == "$ref":
         return negate(ctx.target(value), ctx, depth + 1, within)
     if key == "pattern":
-        return {"type": "string", "pattern": literal_complement(_pattern_literals(value))}
+        return {"type": "string", "pattern": _pattern_complement(value)}
     raise CannotNegate(key)
+
+
+def _pattern_complement(pattern: Any) -> str:
+    if not isinstance(pattern, str):
+        raise CannotNegate("pattern")
+    with contextlib.suppress(CannotNegate):
+        return literal_complement(_pattern_literals(pattern))
+    other = class_complement(pattern)
+    if other is None:
+        raise CannotNegate("pattern")
+    return other
 
 
 def _pattern_literals(pattern: str) -> list[str]:

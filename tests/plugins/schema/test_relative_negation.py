@@ -233,3 +233,26 @@ def test_at_least_one_of_the_listed_keys_compiles():
     prepared = prepare_schema(schema)
     for x in ({}, {"include": "a"}, {"other": 1}, {"include": 3}, {"exclude": None, "include": "a"}):
         assert engine_accepts(prepared.schema, x) == valid(schema, x), x
+
+
+ATOMS_RE = ["a", "[ab]", "[^a]", "\\d", "[a-c\\d]", "\\.", "\\w", "\\s", "\\S", "[^:]", "[x-]", "\\D"]
+QUANTS = ["", "+", "*", "{2}", "{1,3}", "{2,}"]
+patterns = st.one_of(
+    st.builds(lambda a, q: "^" + a + q + "$", st.sampled_from(ATOMS_RE), st.sampled_from(QUANTS)),
+    st.builds(lambda a, g: g.format(a), st.sampled_from(ATOMS_RE), st.sampled_from(["{}", "({})", "(?:{})"])),
+)
+
+
+@settings(max_examples=120, deadline=None)
+@given(patterns, st.lists(st.text(alphabet="ab:.1 -x\n", max_size=6), min_size=8, max_size=16))
+def test_negated_class_pattern_is_exact_against_pythons_re(pattern, texts):
+    """``not: {pattern}`` accepts a string iff Python's ``re.search`` (jsonschema's oracle) finds no match,
+    trailing newlines included (Python's ``$`` also matches before one)."""
+    schema = {"type": "string", "not": {"pattern": pattern}}
+    try:
+        prepared = prepare_schema(schema)
+    except SchemaUnsupported:
+        assert pattern.startswith("^\\S"), pattern  # non-whitespace minus the newline needs a set difference
+        return
+    for text in texts:
+        assert engine_accepts(prepared.schema, text) == (re.search(pattern, text) is None), (pattern, text)
