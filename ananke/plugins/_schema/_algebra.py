@@ -456,8 +456,10 @@ def conjunct(node: Any, part: Any, ctx: Ctx, depth: int = 0) -> bool:
 def _not_values(values: list, within: frozenset = ATOMS) -> Any:
     atoms = {atom_of(v) for v in values}
     values = [v for v in values if atom_of(v) in within or (atom_of(v) in ("int", "frac") and within & {"int", "frac"})]
-    if {atom_of(v) for v in values} & {"object", "array"}:
-        raise CannotNegate("negated const/enum over objects or arrays")
+    compounds = [v for v in values if isinstance(v, (list, dict))]
+    if compounds:
+        scalars = [v for v in values if not isinstance(v, (list, dict))]
+        return all_of([*([_not_values(scalars, within)] if scalars else []), *(_not_compound(v) for v in compounds)])
     parts = []
     free = set(ATOMS - atoms - {"int", "frac"})
     if free:
@@ -479,6 +481,25 @@ def _not_values(values: list, within: frozenset = ATOMS) -> Any:
     strings = [v for v in values if isinstance(v, str)]
     if strings:
         parts.append({"type": "string", "pattern": literal_complement(strings)})
+    return any_of(parts)
+
+
+def _not_compound(value: list | dict) -> Any:
+    """Everything but one array or object: another type, another size, a key missing, or one member differing."""
+    if isinstance(value, list):
+        parts = [type_schema(ATOMS - {"array"}), {"type": "array", "minItems": len(value) + 1}]
+        if value:
+            parts.append({"type": "array", "maxItems": len(value) - 1})
+        for i, item in enumerate(value):
+            prefix = [True] * i + [_not_values([item])]
+            parts.append({"type": "array", "minItems": i + 1, "prefixItems": prefix})
+        return any_of(parts)
+    keys = list(value)
+    more = {"type": "object", "minProperties": len(keys) + 1, **({"required": keys} if keys else {})}
+    parts = [type_schema(ATOMS - {"object"}), more]
+    for k in keys:
+        parts.append({"type": "object", "properties": {k: False}})
+        parts.append({"type": "object", "required": [k], "properties": {k: _not_values([value[k]])}})
     return any_of(parts)
 
 

@@ -256,3 +256,17 @@ def test_negated_class_pattern_is_exact_against_pythons_re(pattern, texts):
         return
     for text in texts:
         assert engine_accepts(prepared.schema, text) == (re.search(pattern, text) is None), (pattern, text)
+
+
+compound = st.one_of(st.lists(values, max_size=3), st.dictionaries(st.sampled_from(KEYS), values, max_size=3))
+
+
+@SETTINGS
+@given(st.lists(st.one_of(compound, scalars), min_size=1, max_size=3), st.lists(values, min_size=4, max_size=10))
+def test_negated_array_and_object_constants_are_exact(members, xs):
+    schema = {"not": {"enum": members}}
+    instances = [*members, *xs]
+    rewritten = rewrite_not(schema, CTX, "")
+    assert "not" not in json.dumps(rewritten)
+    assert_exact(schema, rewritten, instances)
+    assert_engine_iff_valid(schema, instances)
