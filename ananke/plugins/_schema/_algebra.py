@@ -12,7 +12,7 @@ import itertools
 import math
 from typing import Any
 
-from ._regex import class_complement, literal_complement
+from ._regex import ESCAPED_LITERALS, class_complement, literal_complement
 
 __all__ = [
     "ATOMS",
@@ -367,7 +367,7 @@ def literal_prefix(pattern: Any) -> str | None:
         ch = pattern[i]
         if ch in _PLAIN:
             atom, width = ch, 1
-        elif ch == "\\" and i + 1 < len(pattern) and not pattern[i + 1].isalnum():
+        elif ch == "\\" and pattern[i + 1 : i + 2] in ESCAPED_LITERALS:
             atom, width = pattern[i + 1], 2
         else:
             break

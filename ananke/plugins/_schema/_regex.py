@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["class_complement", "lit", "literal_complement", "literal_union"]
+__all__ = ["ESCAPED_LITERALS", "class_complement", "lit", "literal_complement", "literal_union"]
 
 _SAFE = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_ ")
 _ANY = "(?s:.)"
@@ -51,6 +51,9 @@ def literal_complement(words: list[str]) -> str:
 
 # ---------------------------------------------------------------- one character class, repeated
 
+# Escapes that mean the character itself in Python's ``re``, Rust's ``regex`` and ECMA alike (not ``\\<``,
+# a word boundary in Rust).
+ESCAPED_LITERALS = frozenset(".*+?()[]{}|^$\\/-:@#%&~!,;=_ \"'")
 _SHORTHAND = {"d": "D", "w": "W", "s": "S", "D": "d", "W": "w", "S": "s"}
 _SPECIAL = set("\\^$.|?*+()[]{}")
 _INF = None
@@ -75,7 +78,7 @@ def _atom(pattern: str, i: int) -> tuple[str, str, int] | None:
         nxt = pattern[i + 1 : i + 2]
         if nxt in _SHORTHAND:
             return "\\" + nxt, "\\" + _SHORTHAND[nxt], i + 2
-        if nxt and not nxt.isalnum() and nxt.isascii():
+        if nxt in ESCAPED_LITERALS:
             return "\\" + nxt, "[^\\" + nxt + "]", i + 2
         return None
     if ch and ch not in _SPECIAL and ch.isprintable():

@@ -270,3 +270,8 @@ def test_negated_array_and_object_constants_are_exact(members, xs):
     assert "not" not in json.dumps(rewritten)
     assert_exact(schema, rewritten, instances)
     assert_engine_iff_valid(schema, instances)
+
+
+def test_escapes_that_are_assertions_in_rust_end_the_literal_prefix():
+    assert literal_prefix("^\\.\\/ab") == "./ab"
+    assert literal_prefix("^\\<ab") == ""  # a word boundary in Rust's regex, a literal `<` in Python's
