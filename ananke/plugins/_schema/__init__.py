@@ -3,8 +3,8 @@
 ``prepare_schema`` turns a user's schema into one llguidance compiles *exactly* (the same set of
 instances): references are bundled, legacy draft forms normalized, and keywords llguidance lacks
 (``not``, ``oneOf``, ``if``/``then``/``else``, ``dependentRequired``/``dependentSchemas``,
-``uniqueItems``, ``contains``, ``propertyNames``, several formats) rewritten where an exact form
-exists. What cannot be made exact raises :class:`SchemaUnsupported` in strict mode (the default); in
+``uniqueItems``, ``contains``, ``propertyNames``, several formats, ``min/maxProperties`` next to
+optional properties) rewritten where an exact form exists. What cannot be made exact raises :class:`SchemaUnsupported` in strict mode (the default); in
 lenient mode it is dropped or weakened with a warning naming its JSON Pointer, ``exact`` is False,
 and outputs must be checked with :func:`verify_instance`.
 """

@@ -3,7 +3,8 @@
 * ``not: S`` → the exact complement of ``S`` (const, enum, type, required, bounds, simple properties, and
   boolean combinations of those), conjoined with the node.
 * ``oneOf: [B1..Bn]`` → ``anyOf`` when the branches are provably pairwise disjoint; otherwise each branch
-  is conjoined with the negation of every branch it may overlap: ``anyOf_i allOf[Bi, not Bj ...]``.
+  is conjoined with the negation of every branch it may overlap: ``anyOf_i allOf[Bi, not Bj ...]``, where
+  ``not Bj`` only has to be exact within ``Bi`` (or within the rest of the node): see ``_given.py``.
 * ``if: I, then: T, else: E`` → ``anyOf[allOf[I, T], allOf[not I, E]]`` (needs ``not I`` exactly).
 """
 
