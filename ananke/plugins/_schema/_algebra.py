@@ -474,6 +474,9 @@ def _not_values(values: list, within: frozenset = ATOMS) -> Any:
             raise CannotNegate("too many numbers to exclude")
         parts.append({"type": "number", "exclusiveMaximum": _num(nums[0])})
         for lo, hi in itertools.pairwise(nums):
+            if lo.is_integer() and lo >= 0 and hi < lo + 1:
+                # llguidance 1.9.1 accepts the integer ``lo`` itself for such a range (e.g. 0 in (0, 0.5))
+                raise CannotNegate(f"the engine's range ({_num(lo)}, {_num(hi)}) would accept {_num(lo)}")
             parts.append({"type": "number", "exclusiveMinimum": _num(lo), "exclusiveMaximum": _num(hi)})
         parts.append({"type": "number", "exclusiveMinimum": _num(nums[-1])})
     else:
