@@ -474,9 +474,9 @@ def _not_values(values: list, within: frozenset = ATOMS) -> Any:
             raise CannotNegate("too many numbers to exclude")
         parts.append({"type": "number", "exclusiveMaximum": _num(nums[0])})
         for lo, hi in itertools.pairwise(nums):
-            if lo.is_integer() and lo >= 0 and hi < lo + 1:
-                # llguidance 1.9.1 accepts the integer ``lo`` itself for such a range (e.g. 0 in (0, 0.5))
-                raise CannotNegate(f"the engine's range ({_num(lo)}, {_num(hi)}) would accept {_num(lo)}")
+            edge = _engine_range_leak(lo, hi)
+            if edge is not None:
+                raise CannotNegate(f"the engine's range ({_num(lo)}, {_num(hi)}) would accept {_num(edge)}")
             parts.append({"type": "number", "exclusiveMinimum": _num(lo), "exclusiveMaximum": _num(hi)})
         parts.append({"type": "number", "exclusiveMinimum": _num(nums[-1])})
     else:
@@ -485,6 +485,16 @@ def _not_values(values: list, within: frozenset = ATOMS) -> Any:
     if strings:
         parts.append({"type": "string", "pattern": literal_complement(strings)})
     return any_of(parts)
+
+
+def _engine_range_leak(lo: float, hi: float) -> float | None:
+    """The excluded integer endpoint llguidance 1.9.1 accepts for the open range (lo, hi), if any: an
+    integer ``lo >= 0`` with ``hi < lo + 1`` (0 in (0, 0.5)), or an integer ``hi < 0`` with ``lo > hi - 1``."""
+    if lo.is_integer() and lo >= 0 and hi < lo + 1:
+        return lo
+    if hi.is_integer() and hi < 0 and lo > hi - 1:
+        return hi
+    return None
 
 
 def _not_compound(value: list | dict) -> Any:

@@ -282,10 +282,13 @@ def test_escapes_that_are_assertions_in_rust_end_the_literal_prefix():
 
 
 def test_excluding_an_integer_and_a_fraction_just_above_it_is_refused():
-    """llguidance 1.9.1 accepts ``0`` for ``exclusiveMinimum: 0`` with an upper bound below 1, so the
-    gap (0, 0.5) between excluded values has no exact engine form (seen by the property test above)."""
+    """llguidance 1.9.1 accepts ``0`` for ``exclusiveMinimum: 0`` with an upper bound below 1 (and ``-1``
+    for ``exclusiveMaximum: -1`` above -2), so such a gap between excluded values has no exact engine form
+    (found by the property test above)."""
     with pytest.raises(SchemaUnsupported) as err:
         prepare_schema({"not": {"enum": [0, 0.5]}})
     assert "would accept 0" in err.value.message
+    with pytest.raises(SchemaUnsupported, match="would accept -1"):
+        prepare_schema({"not": {"enum": [-1, -1.5]}})
     prepared = prepare_schema({"not": {"enum": [0, 1.5]}})
     assert not engine_accepts(prepared.schema, 0) and engine_accepts(prepared.schema, 0.5)
