@@ -292,3 +292,32 @@ def test_excluding_an_integer_and_a_fraction_just_above_it_is_refused():
         prepare_schema({"not": {"enum": [-1, -1.5]}})
     prepared = prepare_schema({"not": {"enum": [0, 1.5]}})
     assert not engine_accepts(prepared.schema, 0) and engine_accepts(prepared.schema, 0.5)
+
+
+quarters = st.integers(-10, 10).map(lambda q: q // 4 if q % 4 == 0 else q / 4)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    quarters,
+    quarters,
+    st.sampled_from(["minimum", "exclusiveMinimum"]),
+    st.sampled_from(["maximum", "exclusiveMaximum"]),
+    st.sampled_from(["node", "allOf", "anyOf"]),
+)
+def test_number_ranges_compile_only_where_the_engine_enforces_them(lo, hi, lo_key, hi_key, shape):
+    """Every prepared number range accepts exactly the numbers jsonschema accepts (llguidance 1.9.1 leaks
+    the integer bound of some open ranges: those schemas must be refused, wherever the bounds meet)."""
+    if shape == "node":
+        schema = {"type": "number", lo_key: lo, hi_key: hi}
+    elif shape == "allOf":
+        schema = {"type": "number", "allOf": [{lo_key: lo}, {hi_key: hi}]}
+    else:
+        schema = {"type": "number", lo_key: lo, "anyOf": [{hi_key: hi}, {"const": 99}]}
+    try:
+        prepared = prepare_schema(schema)
+    except SchemaUnsupported as exc:
+        assert "would accept" in exc.message or "Unsatisfiable" in exc.message, exc.message
+        return
+    for x in [*range(-3, 4), -2.5, -1.5, -0.75, -0.5, 0.25, 0.5, 1.5, 2.75, 99]:
+        assert engine_accepts(prepared.schema, x) == valid(schema, x), (schema, x)
