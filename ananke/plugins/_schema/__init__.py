@@ -3,8 +3,8 @@
 ``prepare_schema`` turns a user's schema into one llguidance compiles *exactly* (the same set of
 instances): references are bundled, legacy draft forms normalized, and keywords llguidance lacks
 (``not``, ``oneOf``, ``if``/``then``/``else``, ``dependentRequired``/``dependentSchemas``,
-``uniqueItems``, ``contains``, ``propertyNames``, several formats) rewritten where an exact form
-exists. What cannot be made exact raises :class:`SchemaUnsupported` in strict mode (the default); in
+``uniqueItems``, ``contains``, ``propertyNames``, several formats, ``min/maxProperties`` next to
+optional properties) rewritten where an exact form exists. What cannot be made exact raises :class:`SchemaUnsupported` in strict mode (the default); in
 lenient mode it is dropped or weakened with a warning naming its JSON Pointer, ``exact`` is False,
 and outputs must be checked with :func:`verify_instance`.
 """
@@ -21,6 +21,7 @@ from ananke.core._lowering import defer_engine_check
 from ._check import enforce, engine_error
 from ._errors import SchemaUnsupported
 from ._formats import FORMATS_NATIVE
+from ._ranges import range_leaks
 from ._refs import bundle, legacy_ref_siblings
 from ._rewrite import rewrite
 from ._verify import verify_instance
@@ -75,6 +76,20 @@ def _foreign_format(node: Any) -> bool:
     return any(_foreign_format(child) for _, child in iter_children(node))
 
 
+def _leaks(schema: Any, strict: bool) -> list[str]:
+    """llguidance's open-range leak (``_ranges.py``): an error in strict mode, else warnings (verified)."""
+    out = []
+    for ptr, edge in range_leaks(schema):
+        message = (
+            f"llguidance 1.9.1 would accept {int(edge)} here, outside this open number range "
+            "(an integer bound within one unit of the other bound)"
+        )
+        if strict:
+            raise SchemaUnsupported(ptr, message, "exclusiveMinimum" if edge >= 0 else "exclusiveMaximum")
+        out.append(f"{ptr or '/'}: {message}; output is verified")
+    return out
+
+
 def prepare_schema(
     schema: dict | bool, *, strict: bool = True, remotes: Mapping[str, Any] | None = None
 ) -> PreparedSchema:
@@ -93,13 +108,14 @@ def prepare_schema(
         # Not for draft-03..07 ``$ref`` with siblings: llguidance would enforce the ignored siblings.
         # Inside the compiler the check is deferred to the final grammar's build; if llguidance
         # rejects that, the compiler lowers again and this check sends the schema down the passes.
-        return PreparedSchema(schema, [], True)
+        leaks = _leaks(schema, strict)
+        return PreparedSchema(schema, leaks, not leaks)
     warnings: list[str] = []
     bundled, origin = _bundle(schema, remotes, strict, warnings)
     rewritten, more, notes = rewrite(bundled, origin, strict)
     warnings += more
     final, more = enforce(rewritten, origin, strict)
-    warnings += more
+    warnings += more + _leaks(final, strict)
     warnings = list(dict.fromkeys(warnings))
     # Notes (an unknown format ignored) are exact and kept in strict mode too; warnings are not exact.
     return PreparedSchema(final, ([] if strict else warnings) + notes, not warnings)

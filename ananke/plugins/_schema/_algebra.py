@@ -12,9 +12,21 @@ import itertools
 import math
 from typing import Any
 
-from ._regex import literal_complement
+from ._regex import ESCAPED_LITERALS, class_complement, literal_complement
 
-__all__ = ["ATOMS", "CannotNegate", "Ctx", "all_of", "any_of", "disjoint", "negate", "type_schema", "types_of"]
+__all__ = [
+    "ATOMS",
+    "CannotNegate",
+    "Ctx",
+    "all_of",
+    "any_of",
+    "conjunct",
+    "disjoint",
+    "literal_prefix",
+    "negate",
+    "type_schema",
+    "types_of",
+]
 
 ATOMS = frozenset({"null", "boolean", "object", "array", "string", "int", "frac"})
 _OF_TYPE = {
@@ -318,12 +330,70 @@ def _arrays_disjoint(a: dict, b: dict, ctx: Ctx, depth: int) -> bool:
     return False
 
 
+_QUANTIFIERS = set("?*+{")
+_PLAIN = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 _-:/@#%=,;<>'\"!&~`")
+
+
+def _top_level_bar(pattern: str) -> bool:
+    """Is there an alternation ``|`` outside every group and character class?"""
+    depth, i, in_class = 0, 0, False
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+            if pattern[i + 1 : i + 2] == "]":
+                i += 1
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            return True
+        i += 1
+    return False
+
+
+def literal_prefix(pattern: Any) -> str | None:
+    """The literal text every string matching ``^...`` starts with (None: unanchored or alternation)."""
+    if not isinstance(pattern, str) or not pattern.startswith("^") or _top_level_bar(pattern):
+        return None
+    out, i = [], 1
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch in _PLAIN:
+            atom, width = ch, 1
+        elif ch == "\\" and pattern[i + 1 : i + 2] in ESCAPED_LITERALS:
+            atom, width = pattern[i + 1], 2
+        else:
+            break
+        if pattern[i + width : i + width + 1] in _QUANTIFIERS and pattern[i + width : i + width + 1]:
+            break  # the atom may repeat or vanish
+        out.append(atom)
+        i += width
+    return "".join(out)
+
+
+def _prefixes_disjoint(p: Any, q: Any) -> bool:
+    a, b = literal_prefix(p), literal_prefix(q)
+    if a is None or b is None:
+        return False
+    n = min(len(a), len(b))
+    return a[:n] != b[:n]
+
+
 def _on_atom(atom: str, a: dict, b: dict, ctx: Ctx, depth: int) -> bool:
     if atom == "object":
         return _objects_disjoint(a, b, ctx, depth)
     if atom == "array":
         return _arrays_disjoint(a, b, ctx, depth)
     if atom == "string":
+        if _prefixes_disjoint(a.get("pattern"), b.get("pattern")):
+            return True
         return _ranges_disjoint(_int_range(a, "minLength", "maxLength"), _int_range(b, "minLength", "maxLength"))
     if atom in ("int", "frac"):
         return _ranges_disjoint(_num_range(a), _num_range(b))
@@ -346,6 +416,8 @@ def disjoint(a: Any, b: Any, ctx: Ctx, depth: int = 0, within: frozenset = ATOMS
     if not shared:
         return True
     for x, y in ((a, b), (b, a)):
+        if "not" in x and conjunct(y, x["not"], ctx):
+            return True
         vals = _values(x)
         if vals is not None and all(_valid(y, v, ctx) is False for v in vals):
             return True
@@ -362,14 +434,32 @@ def disjoint(a: Any, b: Any, ctx: Ctx, depth: int = 0, within: frozenset = ATOMS
     return all(_on_atom(t, a, b, ctx, depth) for t in shared)
 
 
+def conjunct(node: Any, part: Any, ctx: Ctx, depth: int = 0) -> bool:
+    """Structurally, does ``node`` require ``part`` (itself, an ``allOf`` member, the same ``$ref``)?"""
+    if part is True or part == {} or node == part:
+        return True
+    if depth > _DEPTH or not isinstance(node, dict):
+        return False
+    if isinstance(part, dict) and set(part) == {"$ref"}:
+        if node.get("$ref") == part["$ref"]:
+            return True
+        with contextlib.suppress(CannotNegate):
+            if node == ctx.deref(part):
+                return True
+    members = node.get("allOf") if isinstance(node.get("allOf"), list) else []
+    return any(conjunct(m, part, ctx, depth + 1) for m in members)
+
+
 # ---------------------------------------------------------------- negation
 
 
 def _not_values(values: list, within: frozenset = ATOMS) -> Any:
     atoms = {atom_of(v) for v in values}
     values = [v for v in values if atom_of(v) in within or (atom_of(v) in ("int", "frac") and within & {"int", "frac"})]
-    if {atom_of(v) for v in values} & {"object", "array"}:
-        raise CannotNegate("negated const/enum over objects or arrays")
+    compounds = [v for v in values if isinstance(v, (list, dict))]
+    if compounds:
+        scalars = [v for v in values if not isinstance(v, (list, dict))]
+        return all_of([*([_not_values(scalars, within)] if scalars else []), *(_not_compound(v) for v in compounds)])
     parts = []
     free = set(ATOMS - atoms - {"int", "frac"})
     if free:
@@ -384,6 +474,9 @@ def _not_values(values: list, within: frozenset = ATOMS) -> Any:
             raise CannotNegate("too many numbers to exclude")
         parts.append({"type": "number", "exclusiveMaximum": _num(nums[0])})
         for lo, hi in itertools.pairwise(nums):
+            edge = _engine_range_leak(lo, hi)
+            if edge is not None:
+                raise CannotNegate(f"the engine's range ({_num(lo)}, {_num(hi)}) would accept {_num(edge)}")
             parts.append({"type": "number", "exclusiveMinimum": _num(lo), "exclusiveMaximum": _num(hi)})
         parts.append({"type": "number", "exclusiveMinimum": _num(nums[-1])})
     else:
@@ -391,6 +484,35 @@ def _not_values(values: list, within: frozenset = ATOMS) -> Any:
     strings = [v for v in values if isinstance(v, str)]
     if strings:
         parts.append({"type": "string", "pattern": literal_complement(strings)})
+    return any_of(parts)
+
+
+def _engine_range_leak(lo: float, hi: float) -> float | None:
+    """The excluded integer endpoint llguidance 1.9.1 accepts for the open range (lo, hi), if any: an
+    integer ``lo >= 0`` with ``hi < lo + 1`` (0 in (0, 0.5)), or an integer ``hi < 0`` with ``lo > hi - 1``."""
+    if lo.is_integer() and lo >= 0 and hi < lo + 1:
+        return lo
+    if hi.is_integer() and hi < 0 and lo > hi - 1:
+        return hi
+    return None
+
+
+def _not_compound(value: list | dict) -> Any:
+    """Everything but one array or object: another type, another size, a key missing, or one member differing."""
+    if isinstance(value, list):
+        parts = [type_schema(ATOMS - {"array"}), {"type": "array", "minItems": len(value) + 1}]
+        if value:
+            parts.append({"type": "array", "maxItems": len(value) - 1})
+        for i, item in enumerate(value):
+            prefix = [True] * i + [_not_values([item])]
+            parts.append({"type": "array", "minItems": i + 1, "prefixItems": prefix})
+        return any_of(parts)
+    keys = list(value)
+    more = {"type": "object", "minProperties": len(keys) + 1, **({"required": keys} if keys else {})}
+    parts = [type_schema(ATOMS - {"object"}), more]
+    for k in keys:
+        parts.append({"type": "object", "properties": {k: False}})
+        parts.append({"type": "object", "required": [k], "properties": {k: _not_values([value[k]])}})
     return any_of(parts)
 
 
@@ -459,8 +581,19 @@ def _negate_keyword(key: str, value: Any, node: dict, ctx: Ctx, depth: int, with
     if key == "$ref":
         return negate(ctx.target(value), ctx, depth + 1, within)
     if key == "pattern":
-        return {"type": "string", "pattern": literal_complement(_pattern_literals(value))}
+        return {"type": "string", "pattern": _pattern_complement(value)}
     raise CannotNegate(key)
+
+
+def _pattern_complement(pattern: Any) -> str:
+    if not isinstance(pattern, str):
+        raise CannotNegate("pattern")
+    with contextlib.suppress(CannotNegate):
+        return literal_complement(_pattern_literals(pattern))
+    other = class_complement(pattern)
+    if other is None:
+        raise CannotNegate("pattern")
+    return other
 
 
 def _pattern_literals(pattern: str) -> list[str]:

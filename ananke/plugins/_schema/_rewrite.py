@@ -7,6 +7,7 @@ from typing import Any
 
 from ._algebra import Ctx
 from ._arrays import rewrite_contains, rewrite_unique
+from ._counts import rewrite_property_counts
 from ._dependent import rewrite_dependent
 from ._errors import SchemaUnsupported
 from ._formats import rewrite_format
@@ -26,6 +27,7 @@ PASSES: list[Pass] = [
     rewrite_contains,
     rewrite_one_of,
     rewrite_not,
+    rewrite_property_counts,
 ]
 
 _GROUPS = {
