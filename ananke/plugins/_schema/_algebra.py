@@ -446,8 +446,8 @@ def conjunct(node: Any, part: Any, ctx: Ctx, depth: int = 0) -> bool:
         with contextlib.suppress(CannotNegate):
             if node == ctx.deref(part):
                 return True
-    members = node.get("allOf") if isinstance(node.get("allOf"), list) else []
-    return any(conjunct(m, part, ctx, depth + 1) for m in members)
+    members = node.get("allOf")
+    return isinstance(members, list) and any(conjunct(m, part, ctx, depth + 1) for m in members)
 
 
 # ---------------------------------------------------------------- negation

@@ -38,7 +38,9 @@ def _leak(b: tuple) -> float | None:
 
 class _Finder:
     def __init__(self, defs: dict):
-        self.defs, self.seen, self.found = defs, set(), []
+        self.defs = defs
+        self.seen: set[tuple] = set()
+        self.found: list[tuple[str, float]] = []
 
     def target(self, node: dict) -> Any:
         ref = node.get("$ref")
@@ -77,6 +79,7 @@ def range_leaks(schema: Any) -> list[tuple[str, float]]:
     """(JSON Pointer, the integer the engine would wrongly accept) for each leaking range."""
     if not isinstance(schema, dict):
         return []
-    finder = _Finder(schema.get("$defs") if isinstance(schema.get("$defs"), dict) else {})
+    defs = schema.get("$defs")
+    finder = _Finder(defs if isinstance(defs, dict) else {})
     finder.visit(schema, "", _FREE, 0)
     return finder.found
