@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 
 import ananke
 from ananke.errors import RequestError
@@ -22,7 +22,9 @@ from ananke.server._errors import ApiError, api_error_from, error_body, seed_err
 from ananke.server._schemas import (
     ERROR_RESPONSES,
     OPENAI_NEUTRAL,
+    SEED_RESPONSES,
     SSE_RESPONSE,
+    STREAMABLE,
     ChatCompletionRequest,
     CompletionRequest,
     ConstraintRequest,
@@ -34,13 +36,6 @@ from ananke.server._state import ServerState
 __all__ = ["router"]
 
 router = APIRouter(route_class=CheckedJSONRoute)
-#: 200 is JSON, or with ``stream: true`` Server-Sent Events
-STREAMABLE = {
-    200: {
-        "description": "JSON, or Server-Sent Events with `stream: true`",
-        "content": {"application/json": {}, "text/event-stream": {"schema": {"type": "string"}}},
-    }
-}
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
@@ -219,6 +214,16 @@ def _stream_response(events: AsyncIterator[str]) -> StreamingResponse:
 # -- health, models, metrics ----------------------------------------------------------------------
 
 
+_METRICS_200 = {
+    200: {"description": "Prometheus text format", "content": {"text/plain": {"schema": {"type": "string"}}}}
+}
+# explicit JSON: a "model" entry would take the route's media type (text/plain for /metrics)
+_AUTH_401 = {
+    401: {
+        "description": ERROR_RESPONSES[401]["description"],
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}},
+    }
+}
 _HEALTH_503 = {503: {"description": "loading, unhealthy or draining (same body, `status` says which)"}}
 
 
@@ -252,12 +257,12 @@ async def health(request: Request) -> Response:
     return _json(body, status)
 
 
-@router.get("/models", tags=["maze"], summary="Maze: served model names")
+@router.get("/models", responses=_AUTH_401, tags=["maze"], summary="Maze: served model names")
 async def maze_models(request: Request) -> list[str]:
     return [_state(request).model_name()]
 
 
-@router.get("/v1/models", tags=["openai"], summary="OpenAI: list models")
+@router.get("/v1/models", responses=_AUTH_401, tags=["openai"], summary="OpenAI: list models")
 async def openai_models(request: Request) -> dict[str, Any]:
     state = _state(request)
     return {
@@ -266,7 +271,13 @@ async def openai_models(request: Request) -> dict[str, Any]:
     }
 
 
-@router.get("/metrics", tags=["service"], summary="Prometheus metrics")
+@router.get(
+    "/metrics",
+    response_class=PlainTextResponse,
+    responses={**_METRICS_200, **_AUTH_401},
+    tags=["service"],
+    summary="Prometheus metrics",
+)
 async def metrics(request: Request) -> Response:
     payload, content_type = _state(request).metrics.render()
     return Response(payload, media_type=content_type)
@@ -281,7 +292,7 @@ def seed_body(resp: GenerationResponse) -> dict[str, Any]:
     return body
 
 
-@router.post("/generate_api", responses=ERROR_RESPONSES, tags=["seed"], summary="Seed service: constrained generation")
+@router.post("/generate_api", responses=SEED_RESPONSES, tags=["seed"], summary="Seed service: constrained generation")
 async def generate_api(body: SeedRequest, request: Request) -> Response:
     state = _state(request)
     rid = _rid(request)
@@ -510,7 +521,9 @@ async def completions(body: CompletionRequest, request: Request) -> Response:
         raise ApiError(422, "invalid_request", "only best_of=1 is supported", param="best_of")
     if not prompt:
         raise ApiError(422, "invalid_request", "prompt must not be empty", param="prompt")
-    max_tokens = 16 if body.max_tokens is None else body.max_tokens  # OpenAI's default for completions
+    # OpenAI's default for completions, within a smaller configured cap (the client did not ask for 16)
+    default = min(16, int(state.config["limits.max_tokens_cap"]))
+    max_tokens = default if body.max_tokens is None else body.max_tokens
     req = _openai_request(state, body, rid, prompt, max_tokens, chat=False)
     created = int(time.time())
     if not body.stream:
