@@ -134,6 +134,23 @@ def _table(report: Report, checks: list[Any]) -> str:
     return "\n".join(lines)
 
 
+# why a schema-valid request was refused: what JSON Schema cannot say about a request
+_REASONS = (
+    ("give at most one of", "two constraint fields at once (422)"),
+    ("constraint_error", "a string or object that is not a valid constraint (400)"),
+    ("compile_timeout", "a constraint that does not compile in time (400)"),
+    ("characters; the limit", "prompt + context over limits.max_prompt_chars together (422)"),
+)
+
+
+def reasons(found: list[str]) -> collections.Counter[str]:
+    """The failures of positive_data_acceptance by cause."""
+    counts: collections.Counter[str] = collections.Counter()
+    for where in found:
+        counts[next((why for key, why in _REASONS if key in where), "other: " + where[:160])] += 1
+    return counts
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", type=int, default=25, help="generated requests per mode per operation")
@@ -156,6 +173,9 @@ def main() -> None:
     print(f"\n({took:.0f} s; per route: " + ", ".join(f"{k} {v:.1f} s" for k, v in report.seconds.items()) + ")")
     print(f"slowest request: {report.slowest[0]:.1f} s {report.slowest[1]}")
     for label, found in sorted(report.failures.items()):
+        if label.startswith("ST202"):
+            for why, n in reasons(found).most_common():
+                print(f"  {label}: {n} x {why}")
         print(f"\n{label}:")
         for where in found[: args.show]:
             print("  " + where.replace("\n", " ")[:400])

@@ -54,7 +54,6 @@ _TEMPERATURE = Field(
 )
 _TOP_P = Field(None, json_schema_extra={"exclusiveMinimum": 0, "maximum": 1}, description="0 < top_p ≤ 1")
 _TOP_K = Field(None, json_schema_extra={"minimum": 0}, description="top_k ≥ 0; 0 disables")
-_STRICT = ConfigDict(extra="forbid", strict=True)
 _PROMPT = Field(json_schema_extra={"maxLength": 200000}, description="at most limits.max_prompt_chars characters")
 
 
@@ -148,6 +147,20 @@ STREAMABLE: dict[int | str, dict[str, Any]] = {
         "content": {"application/json": {}, "text/event-stream": {"schema": _SSE_EVENT}},
     }
 }
+# "at most one of constraints, constraint, constraint_ir" (null, {} and Maze's empty skeleton: none)
+_NONE = {"enum": [None, {}, {"type": "object", "properties": {}, "constraints": []}]}
+_AT_MOST_ONE_CONSTRAINT = {
+    "not": {
+        "anyOf": [
+            {"required": [a, b], "properties": {a: {"not": _NONE}, b: {"not": _NONE}}}
+            for a, b in (
+                ("constraints", "constraint"),
+                ("constraints", "constraint_ir"),
+                ("constraint", "constraint_ir"),
+            )
+        ]
+    }
+}
 # what a constraint field takes; null (and ``{}`` where documented) means none
 _CONSTRAINT_TYPES = {"type": ["object", "string", "null"]}
 _CONSTRAINT_DOC = (
@@ -164,6 +177,7 @@ class SeedRequest(BaseModel):
         extra="forbid",
         strict=True,
         json_schema_extra={
+            **_AT_MOST_ONE_CONSTRAINT,
             "examples": [
                 {
                     "prompt": "Give a person as JSON.",
@@ -176,7 +190,7 @@ class SeedRequest(BaseModel):
                         }
                     },
                 }
-            ]
+            ],
         },
     )
 
@@ -212,7 +226,7 @@ class MazeRequest(BaseModel):
     """Maze's ``/generate`` body: ``{prompt, constraints, max_tokens, temperature, model, context}``;
     an unknown field is a 422 naming it."""
 
-    model_config = _STRICT
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra=_AT_MOST_ONE_CONSTRAINT)
 
     prompt: str = _PROMPT
     constraints: Any = Field(
@@ -251,7 +265,7 @@ _TEXT_PART = {
 class ChatMessage(BaseModel):
     model_config = ConfigDict(extra="allow", strict=True)
 
-    role: str = Field(json_schema_extra={"minLength": 1})
+    role: str = Field(min_length=1)
     content: str | list[dict[str, Any]] | None = Field(
         None,
         json_schema_extra={"anyOf": [{"type": "string"}, {"type": "array", "items": _TEXT_PART}, {"type": "null"}]},
