@@ -147,20 +147,6 @@ STREAMABLE: dict[int | str, dict[str, Any]] = {
         "content": {"application/json": {}, "text/event-stream": {"schema": _SSE_EVENT}},
     }
 }
-# "at most one of constraints, constraint, constraint_ir" (null, {} and Maze's empty skeleton: none)
-_NONE = {"enum": [None, {}, {"type": "object", "properties": {}, "constraints": []}]}
-_AT_MOST_ONE_CONSTRAINT = {
-    "not": {
-        "anyOf": [
-            {"required": [a, b], "properties": {a: {"not": _NONE}, b: {"not": _NONE}}}
-            for a, b in (
-                ("constraints", "constraint"),
-                ("constraints", "constraint_ir"),
-                ("constraint", "constraint_ir"),
-            )
-        ]
-    }
-}
 # what a constraint field takes; null (and ``{}`` where documented) means none
 _CONSTRAINT_TYPES = {"type": ["object", "string", "null"]}
 _CONSTRAINT_DOC = (
@@ -177,7 +163,6 @@ class SeedRequest(BaseModel):
         extra="forbid",
         strict=True,
         json_schema_extra={
-            **_AT_MOST_ONE_CONSTRAINT,
             "examples": [
                 {
                     "prompt": "Give a person as JSON.",
@@ -226,7 +211,7 @@ class MazeRequest(BaseModel):
     """Maze's ``/generate`` body: ``{prompt, constraints, max_tokens, temperature, model, context}``;
     an unknown field is a 422 naming it."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra=_AT_MOST_ONE_CONSTRAINT)
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     prompt: str = _PROMPT
     constraints: Any = Field(
