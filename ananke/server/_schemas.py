@@ -290,11 +290,12 @@ OPENAI_NEUTRAL: dict[str, tuple[Any, ...]] = {
 }
 
 
+_ABSENT = {"enum": [None, False]}  # structured_outputs reads null and false as "not given"
 _STRUCTURED_FIELDS = {
     "json": {},
-    "regex": {"type": ["string", "null"]},
-    "choice": {"type": ["array", "null"], "items": {"type": "string"}, "minItems": 1},
-    "grammar": {"type": ["string", "null"]},
+    "regex": {"anyOf": [{"type": "string"}, _ABSENT]},
+    "choice": {"anyOf": [{"type": "array", "items": {"type": "string"}, "minItems": 1}, _ABSENT]},
+    "grammar": {"anyOf": [{"type": "string"}, _ABSENT]},
     "json_object": {"type": ["boolean", "null"]},
 }
 
@@ -375,7 +376,10 @@ class ConstraintRequest(BaseModel):
         },
     )
 
-    constraint: Any = Field(json_schema_extra={"type": ["object", "string"]}, description=_CONSTRAINT_DOC)
+    constraint: Any = Field(
+        description=_CONSTRAINT_DOC + "; anything else is answered as an invalid constraint "
+        "(validate: 200 with valid false and diagnostics; compile: 400)"
+    )
     kind: Literal["json_schema", "lark", "gbnf", "regex", "ir"] | None = Field(
         None, description="how to read constraint text that is not self-describing"
     )
