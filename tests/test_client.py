@@ -174,6 +174,7 @@ class _Inject(httpx.BaseTransport):
     [
         {"status": 500, "body": {"error": {"type": "engine_error", "message": "boom"}}},
         {"status": 503, "body": {"error": {"type": "unavailable", "message": "down"}}},
+        {"status": 503, "body": {"error": {"type": "interrupted", "message": "stopped mid-generation"}}},
         {"status": 429, "body": {"error": {"type": "queue_full", "message": "full"}}},  # no Retry-After
         {"error": httpx.ReadError},
         {"error": httpx.RemoteProtocolError},

@@ -8,6 +8,8 @@ prefixed so that several grammars compose without collisions.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import re
 from functools import lru_cache
 from typing import Any, Literal
@@ -190,7 +192,7 @@ def braid_to_lark(node: GrammarNode, pointer: str = "") -> tuple[str, str]:
     external, builtin_text = _language_rules(node.language)
     used: dict[str, str] = {}
     used_external: set[str] = set()
-    bodies: dict[str, list[str]] = {}
+    resolved_rules: list[tuple[str, list[str]]] = []
     undefined: dict[str, str] = {}
     for i, rule in enumerate(node.rules or []):
         symbols = []
@@ -203,7 +205,7 @@ def braid_to_lark(node: GrammarNode, pointer: str = "") -> tuple[str, str]:
                 undefined.setdefault(symbol, f"{pointer}/rules/{i}/rhs/{j}")
             else:
                 symbols.append(resolved)
-        bodies.setdefault(nonterminals[rule.lhs], []).append(" ".join(symbols) if symbols else '""')
+        resolved_rules.append((nonterminals[rule.lhs], symbols))
     problems = []
     if undefined:
         problems.append(_undefined_names(undefined, node.language, tuple(nonterminals)))
@@ -218,8 +220,20 @@ def braid_to_lark(node: GrammarNode, pointer: str = "") -> tuple[str, str]:
         )
     if problems:
         raise ConstraintError(problems)
+    # with a built-in grammar in, a Braid token spelled like one of its keyword or punctuation
+    # terminals is that terminal: two terminals for one string make its lexer keep the longer
+    # lexeme (the built-in's takes trailing whitespace), which loses texts both grammars derive
+    shared = _shared_terminals(node.language, {t: table[n] for n, t in used.items()}) if used_external else {}
+    bodies: dict[str, list[str]] = {}
+    for name, symbols in resolved_rules:
+        symbols = [shared.get(symbol, symbol) for symbol in symbols]
+        bodies.setdefault(name, []).append(" ".join(symbols) if symbols else '""')
     lines = [f"{name}: {' | '.join(alternatives)}" for name, alternatives in bodies.items()]
-    lines += [f"{terminal}: {table[name]}" for name, terminal in used.items()]
+    own = {name: terminal for name, terminal in used.items() if terminal not in shared}
+    lines += [
+        f"{terminal}: {_trailing_space(table[name]) if used_external else table[name]}"
+        for name, terminal in own.items()
+    ]
     lines.append(f"%ignore {_WS}")
     if used_external:
         lines.append(builtin_text)
@@ -258,6 +272,62 @@ def _language_rules(language: str | None) -> tuple[dict[str, str], str]:
         }
     )
     return external, rename_names(text, mapping).strip()
+
+
+_TERMINAL_LINE = re.compile(r"^([A-Z][A-Z0-9_]*)\s*:\s*(.+?)\s*$", re.MULTILINE)
+
+
+@lru_cache(maxsize=16)
+def _literal_terminals(language: str) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """The terminals of built-in grammar ``language`` that are one regex or string, compiled."""
+    from ananke import grammars
+
+    found = []
+    for name, body in _TERMINAL_LINE.findall(grammars.grammar_text(language)):
+        if len(body) >= 2 and body[0] == body[-1] == "/":
+            source = body[1:-1].replace("\\/", "/")
+        elif len(body) >= 2 and body[0] == body[-1] == '"':
+            source = re.escape(json.loads(body))
+        else:
+            continue
+        with contextlib.suppress(re.error):
+            found.append((name, re.compile(source)))
+    return tuple(found)
+
+
+def _is_exactly(pattern: re.Pattern[str], literal: str) -> bool:
+    """Does ``pattern`` lex ``literal`` and nothing that differs from it but for whitespace or comments?"""
+    if pattern.fullmatch(literal) is None:
+        return False
+    near = (literal + "x", "x" + literal, literal[:-1], literal + literal[-1], "x", "0", "", " ", "\n", ";")
+    return not any(pattern.fullmatch(other) for other in near if other != literal)
+
+
+def _trailing_space(body: str) -> str:
+    """A string terminal that also takes the whitespace after it, as the built-in grammars' terminals
+    do: otherwise where both may come (Braid's ``;`` and TypeScript's ``;``-or-newline terminator)
+    the built-in's longer lexeme wins. The language is unchanged: that whitespace is ignored anyway."""
+    if not (len(body) >= 2 and body[0] == body[-1] == '"'):
+        return body
+    return "/" + re.escape(json.loads(body)).replace("/", "\\/") + "[ \\t\\r\\n]*/"
+
+
+def _shared_terminals(language: str | None, bodies: dict[str, str]) -> dict[str, str]:
+    """``{braid terminal: prefixed built-in terminal}`` for Braid tokens whose body is one string
+    that a keyword/punctuation terminal of ``language`` lexes exactly."""
+    if language is None:
+        return {}
+    shared: dict[str, str] = {}
+    terminals = _literal_terminals(language)
+    for braid_name, body in bodies.items():
+        if not (len(body) >= 2 and body[0] == body[-1] == '"'):
+            continue  # regexes, case-insensitive strings and alternatives keep their own terminal
+        literal = json.loads(body)
+        for name, pattern in terminals:
+            if literal and _is_exactly(pattern, literal):
+                shared[braid_name] = f"{language.upper()}__{name}"
+                break
+    return shared
 
 
 def _undefined_names(undefined: dict[str, str], language: str | None, defined: tuple[str, ...]) -> Diagnostic:

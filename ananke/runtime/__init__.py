@@ -17,8 +17,11 @@ from ananke.runtime._engine import (
     EngineOutput,
     FinishReason,
     GenerationParams,
+    StartSignal,
     StreamDelta,
     compose_prompt,
+    start_signal,
+    watch_start,
 )
 from ananke.runtime._service import (
     GenerationMetadata,
@@ -62,6 +65,7 @@ __all__ = [
     "LoadedModel",
     "MatcherSet",
     "ServiceLimits",
+    "StartSignal",
     "StreamDelta",
     "TransformersEngine",
     "build_matchers",
@@ -73,6 +77,8 @@ __all__ = [
     "load_model",
     "raw_key",
     "sample_token",
+    "start_signal",
+    "watch_start",
 ]
 
 

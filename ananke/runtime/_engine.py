@@ -14,7 +14,10 @@ runtime, the engines and the HTTP server.  Add optional fields; never rename.
 from __future__ import annotations
 
 import abc
-from collections.abc import AsyncIterator
+import contextlib
+import contextvars
+import threading
+from collections.abc import AsyncIterator, Iterator
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -25,8 +28,11 @@ __all__ = [
     "EngineOutput",
     "FinishReason",
     "GenerationParams",
+    "StartSignal",
     "StreamDelta",
     "compose_prompt",
+    "start_signal",
+    "watch_start",
 ]
 
 FinishReason = Literal["stop", "length", "constraint_error"]
@@ -96,6 +102,47 @@ def compose_prompt(prompt: str, context: str | None = None) -> str:
     return prompt
 
 
+class StartSignal:
+    """Whether the engine has begun generating a request (set from any thread, read anywhere).
+
+    The server tells a request stopped by shutdown before it started (safe to retry) from one
+    stopped mid-generation (not known to be safe) by this signal; for an engine whose
+    :attr:`Engine.reports_start` is False it counts every request as started (the cautious answer).
+    """
+
+    def __init__(self) -> None:
+        self._started = threading.Event()
+
+    def mark(self) -> None:
+        self._started.set()
+
+    @property
+    def started(self) -> bool:
+        return self._started.is_set()
+
+
+_START: contextvars.ContextVar[StartSignal | None] = contextvars.ContextVar("ananke_start_signal", default=None)
+
+
+@contextlib.contextmanager
+def watch_start() -> Iterator[StartSignal]:
+    """A fresh :class:`StartSignal` for the engine calls made inside this block (and the tasks
+    created in it)."""
+    signal = StartSignal()
+    token = _START.set(signal)
+    try:
+        yield signal
+    finally:
+        _START.reset(token)
+
+
+def start_signal() -> StartSignal | None:
+    """The signal of the request being submitted, for an engine to :meth:`~StartSignal.mark` when its
+    decoding begins. Read it in ``generate``/``stream`` on the event loop (a worker thread does not
+    see it) and hand it to the thread that decodes."""
+    return _START.get()
+
+
 class Engine(abc.ABC):
     """A text generator that enforces compiled constraints token by token.
 
@@ -116,6 +163,9 @@ class Engine(abc.ABC):
     #: informational: True when the engine runs concurrent requests together (vLLM batching),
     #: False when it runs them one at a time; nothing in Ananke changes its behaviour on it
     concurrent: bool = False
+    #: True when the engine marks :func:`start_signal` as it begins each request; otherwise a
+    #: request stopped by shutdown is always reported as interrupted, never as not started
+    reports_start: bool = False
 
     @property
     @abc.abstractmethod

@@ -17,6 +17,7 @@ from ananke._config import AnankeConfig, load_config
 from ananke.server._errors import ApiError, api_error_from, error_body, seed_error_body, validation_error
 from ananke.server._middleware import AnankeMiddleware
 from ananke.server._routes import router
+from ananke.server._schemas import publish_limits
 from ananke.server._state import ServerState
 
 __all__ = ["create_app"]
@@ -48,6 +49,19 @@ def _error_response(request: Request, err: ApiError) -> JSONResponse:
     else:
         body = error_body(err, rid)
     return JSONResponse(body, err.status, headers=err.headers or None)
+
+
+def _publish_limits(app: FastAPI, config: AnankeConfig) -> None:
+    """``/openapi.json`` states the served limits (``max_tokens`` cap, prompt length)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            cap, chars = int(config["limits.max_tokens_cap"]), int(config["limits.max_prompt_chars"])
+            app.openapi_schema = publish_limits(build(), cap, chars)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def create_app(
@@ -91,6 +105,7 @@ def create_app(
     app = FastAPI(title="Ananke", version=ananke.__version__, description=_DESCRIPTION, lifespan=lifespan)
     app.state.ananke = state
     app.include_router(router)
+    _publish_limits(app, config)
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:

@@ -10,11 +10,11 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 
 import ananke
 from ananke.errors import RequestError
-from ananke.runtime._engine import StreamDelta
+from ananke.runtime._engine import StartSignal, StreamDelta, watch_start
 from ananke.runtime._service import GenerationRequest, GenerationResponse
 from ananke.server import _openai as oai
 from ananke.server._body import CheckedJSONRoute
@@ -22,7 +22,9 @@ from ananke.server._errors import ApiError, api_error_from, error_body, seed_err
 from ananke.server._schemas import (
     ERROR_RESPONSES,
     OPENAI_NEUTRAL,
+    SEED_RESPONSES,
     SSE_RESPONSE,
+    STREAMABLE,
     ChatCompletionRequest,
     CompletionRequest,
     ConstraintRequest,
@@ -34,13 +36,6 @@ from ananke.server._state import ServerState
 __all__ = ["router"]
 
 router = APIRouter(route_class=CheckedJSONRoute)
-#: 200 is JSON, or with ``stream: true`` Server-Sent Events
-STREAMABLE: dict[int | str, dict[str, Any]] = {
-    200: {
-        "description": "JSON, or Server-Sent Events with `stream: true`",
-        "content": {"application/json": {}, "text/event-stream": {"schema": {"type": "string"}}},
-    }
-}
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
@@ -125,9 +120,31 @@ async def _disconnected(request: Request) -> None:
             return
 
 
-async def _unless_abandoned(request: Request | None, state: ServerState, work: Any) -> Any:
-    """Await ``work`` (a coroutine); cancel it — which stops the engine at its next token — when the
-    client disconnects (499) or when the shutdown grace runs out first (503 ``shutting_down``)."""
+def _stopped_by_shutdown(state: ServerState, signal: StartSignal) -> ApiError:
+    """503 for a request the shutdown grace ran out on: ``shutting_down`` when the engine never
+    started it (safe to retry), ``interrupted`` when it was generating (a retry may run it twice)."""
+    engine = getattr(state.service, "engine", None)
+    if signal.started or not getattr(engine, "reports_start", False):
+        state.metrics.rejected.labels("interrupted").inc()
+        return ApiError(
+            503,
+            "interrupted",
+            "the server shut down while this request was generating; it was stopped, and retrying "
+            "it is not known to be safe (it may have had effects)",
+        )
+    state.metrics.rejected.labels("shutting_down").inc()
+    return ApiError(
+        503,
+        "shutting_down",
+        "the server shut down before this request started; it never ran, retry",
+        headers={"Retry-After": "5"},
+    )
+
+
+async def _unless_abandoned(request: Request | None, state: ServerState, work: Any, signal: StartSignal) -> Any:
+    """Await ``work`` (an awaitable); cancel it — which stops the engine at its next token, or drops
+    it from the engine's queue — when the client disconnects (499) or when the shutdown grace runs
+    out first (503, :func:`_stopped_by_shutdown`)."""
     task = asyncio.ensure_future(work)
     watchers = {asyncio.ensure_future(state.shutdown_deadline())}
     if request is not None:
@@ -142,12 +159,7 @@ async def _unless_abandoned(request: Request | None, state: ServerState, work: A
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
     if state.draining:
-        raise ApiError(
-            503,
-            "shutting_down",
-            "the server shut down before this request could finish; retry",
-            headers={"Retry-After": "5"},
-        )
+        raise _stopped_by_shutdown(state, signal)
     state.metrics.rejected.labels("client_disconnected").inc()
     raise ApiError(499, "client_disconnected", "the client closed the connection; the generation was stopped")
 
@@ -165,7 +177,9 @@ async def generate(
         source = req.constraint_source()
         compiled_info = await state.precompile(service, source, req.lenient) if source is not None else None
         limit = float(state.config["limits.request_timeout_s"])
-        resp = await _unless_abandoned(request, state, asyncio.wait_for(service.generate(req), timeout=limit))
+        with watch_start() as signal:  # the task made inside copies it, and hands it to the engine
+            work = asyncio.wait_for(service.generate(req), timeout=limit)
+            resp = await _unless_abandoned(request, state, work, signal)
     finally:
         state.release()
     if compiled_info is not None:  # the service's own compile hit the cache we just filled
@@ -177,15 +191,18 @@ async def generate(
 async def open_stream(
     state: ServerState, req: GenerationRequest, route: str
 ) -> AsyncIterator[StreamDelta | GenerationResponse]:
-    """Start a stream; bad input raises here, before any byte of the response is sent."""
+    """Start a stream; bad input raises here, before any byte of the response is sent — and so does
+    a shutdown that comes before the first piece. A shutdown later ends the stream with the error
+    of :func:`_stopped_by_shutdown` (the routes send it as the last event)."""
     service = state.require_service()
     state.acquire()
     agen = None
     try:
         source = req.constraint_source()
         compiled_info = await state.precompile(service, source, req.lenient) if source is not None else None
-        agen = service.stream(req)
-        first = await agen.__anext__()
+        with watch_start() as signal:
+            agen = service.stream(req)
+            first = await _unless_abandoned(None, state, agen.__anext__(), signal)
     except BaseException:
         if agen is not None:
             await agen.aclose()
@@ -193,6 +210,7 @@ async def open_stream(
         raise
 
     async def items() -> AsyncIterator[StreamDelta | GenerationResponse]:
+        deadline = asyncio.ensure_future(state.shutdown_deadline())
         try:
             item = first
             while True:
@@ -201,11 +219,18 @@ async def open_stream(
                         item.metadata.cache_hit, item.metadata.compile_ms = compiled_info
                     state.metrics.observe_generation(route, item)
                 yield item
+                step = asyncio.ensure_future(agen.__anext__())
+                await asyncio.wait({step, deadline}, return_when=asyncio.FIRST_COMPLETED)
+                if not step.done():
+                    step.cancel()
+                    await asyncio.gather(step, return_exceptions=True)
+                    raise _stopped_by_shutdown(state, signal)
                 try:
-                    item = await agen.__anext__()
+                    item = step.result()
                 except StopAsyncIteration:
                     return
         finally:
+            deadline.cancel()
             await agen.aclose()
             state.release()
 
@@ -219,6 +244,16 @@ def _stream_response(events: AsyncIterator[str]) -> StreamingResponse:
 # -- health, models, metrics ----------------------------------------------------------------------
 
 
+_METRICS_200: dict[int | str, dict[str, Any]] = {
+    200: {"description": "Prometheus text format", "content": {"text/plain": {"schema": {"type": "string"}}}}
+}
+# explicit JSON: a "model" entry would take the route's media type (text/plain for /metrics)
+_AUTH_401: dict[int | str, dict[str, Any]] = {
+    401: {
+        "description": ERROR_RESPONSES[401]["description"],
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}},
+    }
+}
 _HEALTH_503: dict[int | str, dict[str, Any]] = {
     503: {"description": "loading, unhealthy or draining (same body, `status` says which)"}
 }
@@ -254,12 +289,12 @@ async def health(request: Request) -> Response:
     return _json(body, status)
 
 
-@router.get("/models", tags=["maze"], summary="Maze: served model names")
+@router.get("/models", responses=_AUTH_401, tags=["maze"], summary="Maze: served model names")
 async def maze_models(request: Request) -> list[str]:
     return [_state(request).model_name()]
 
 
-@router.get("/v1/models", tags=["openai"], summary="OpenAI: list models")
+@router.get("/v1/models", responses=_AUTH_401, tags=["openai"], summary="OpenAI: list models")
 async def openai_models(request: Request) -> dict[str, Any]:
     state = _state(request)
     return {
@@ -268,7 +303,13 @@ async def openai_models(request: Request) -> dict[str, Any]:
     }
 
 
-@router.get("/metrics", tags=["service"], summary="Prometheus metrics")
+@router.get(
+    "/metrics",
+    response_class=PlainTextResponse,
+    responses={**_METRICS_200, **_AUTH_401},
+    tags=["service"],
+    summary="Prometheus metrics",
+)
 async def metrics(request: Request) -> Response:
     payload, content_type = _state(request).metrics.render()
     return Response(payload, media_type=content_type)
@@ -283,7 +324,7 @@ def seed_body(resp: GenerationResponse) -> dict[str, Any]:
     return body
 
 
-@router.post("/generate_api", responses=ERROR_RESPONSES, tags=["seed"], summary="Seed service: constrained generation")
+@router.post("/generate_api", responses=SEED_RESPONSES, tags=["seed"], summary="Seed service: constrained generation")
 async def generate_api(body: SeedRequest, request: Request) -> Response:
     state = _state(request)
     rid = _rid(request)
@@ -389,7 +430,8 @@ async def maze_stream(body: MazeRequest, request: Request) -> StreamingResponse:
                 elif item.text:
                     yield _sse({"token": item.text, "done": False, "error": None})
         except Exception as exc:  # reported in the stream; the headers are already sent
-            yield _sse({"token": "", "done": True, "error": api_error_from(exc).message})
+            err = api_error_from(exc)
+            yield _sse({"token": "", "done": True, "error": err.message, "error_type": err.type})
         yield "data: [DONE]\n\n"
 
     return _stream_response(events())
@@ -512,7 +554,9 @@ async def completions(body: CompletionRequest, request: Request) -> Response:
         raise ApiError(422, "invalid_request", "only best_of=1 is supported", param="best_of")
     if not prompt:
         raise ApiError(422, "invalid_request", "prompt must not be empty", param="prompt")
-    max_tokens = 16 if body.max_tokens is None else body.max_tokens  # OpenAI's default for completions
+    # OpenAI's default for completions, within a smaller configured cap (the client did not ask for 16)
+    default = min(16, int(state.config["limits.max_tokens_cap"]))
+    max_tokens = default if body.max_tokens is None else body.max_tokens
     req = _openai_request(state, body, rid, prompt, max_tokens, chat=False)
     created = int(time.time())
     if not body.stream:

@@ -9,6 +9,7 @@ template wraps the prompt for instruct models.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import inspect
 import threading
 import time
@@ -19,13 +20,22 @@ from typing import Any
 from ananke.errors import EngineError, RequestError
 from ananke.runtime._cache import ConstraintCache, MatcherSet
 from ananke.runtime._decode import ConstraintState, DecodeLoop, build_matchers
-from ananke.runtime._engine import Engine, EngineOutput, GenerationParams, StreamDelta
+from ananke.runtime._engine import Engine, EngineOutput, GenerationParams, StartSignal, StreamDelta, start_signal
 from ananke.runtime._model import LoadedModel, load_model
 from ananke.runtime._tokenizer import eos_token_ids, llg_tokenizer_for
 
 __all__ = ["TransformersEngine"]
 
 _DONE = object()
+
+
+@dataclasses.dataclass(frozen=True)
+class _Queued:
+    """What the worker thread needs of a request besides its inputs."""
+
+    submitted: float
+    cancel: threading.Event
+    signal: StartSignal | None
 
 
 class TransformersEngine(Engine):
@@ -41,6 +51,7 @@ class TransformersEngine(Engine):
 
     name = "transformers"
     concurrent = False
+    reports_start = True  # marked when the worker thread takes the request off its queue
 
     def __init__(
         self,
@@ -111,9 +122,8 @@ class TransformersEngine(Engine):
         submitted = time.perf_counter()
         loop = asyncio.get_running_loop()
         cancel = threading.Event()  # a cancelled await (timeout, shutdown) stops decoding at the next token
-        future = loop.run_in_executor(
-            self._worker, self._run_queued, submitted, prompt, compiled, params, chat, None, cancel
-        )
+        queued = _Queued(submitted, cancel, start_signal())
+        future = loop.run_in_executor(self._worker, self._run_queued, queued, prompt, compiled, params, chat, None)
         try:
             return await future
         except asyncio.CancelledError:
@@ -131,9 +141,8 @@ class TransformersEngine(Engine):
 
         submitted = time.perf_counter()
         cancel = threading.Event()  # set when the consumer stops early (e.g. a client disconnects)
-        future = loop.run_in_executor(
-            self._worker, self._run_queued, submitted, prompt, compiled, params, chat, on_text, cancel
-        )
+        queued = _Queued(submitted, cancel, start_signal())
+        future = loop.run_in_executor(self._worker, self._run_queued, queued, prompt, compiled, params, chat, on_text)
         future.add_done_callback(lambda _f: loop.call_soon_threadsafe(queue.put_nowait, _DONE))
         try:
             while True:
@@ -144,6 +153,7 @@ class TransformersEngine(Engine):
             yield await future
         finally:
             cancel.set()
+            future.cancel()  # still queued: it never runs
 
     def generate_sync(
         self,
@@ -172,16 +182,19 @@ class TransformersEngine(Engine):
 
     def _run_queued(
         self,
-        submitted: float,
+        queued: _Queued,
         prompt: str,
         compiled: Any,
         params: GenerationParams,
         chat: bool,
         on_text: Callable[[str, list[int]], None] | None,
-        cancel: threading.Event | None,
     ) -> EngineOutput:
-        queue_ms = (time.perf_counter() - submitted) * 1000.0
-        out = self._run(prompt, compiled, params, chat, on_text, cancel)
+        queue_ms = (time.perf_counter() - queued.submitted) * 1000.0
+        if queued.cancel.is_set():  # given up while it waited (a stream's consumer went away)
+            raise EngineError("the request was cancelled before it started")
+        if queued.signal is not None:
+            queued.signal.mark()
+        out = self._run(prompt, compiled, params, chat, on_text, queued.cancel)
         out.timings["queue_ms"] = queue_ms
         return out
 

@@ -47,7 +47,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from ananke.errors import ConstraintError, Diagnostic, EngineError, RequestError, UnsupportedFeatureError
-from ananke.runtime._engine import Engine, EngineOutput, FinishReason, GenerationParams, StreamDelta
+from ananke.runtime._engine import Engine, EngineOutput, FinishReason, GenerationParams, StreamDelta, start_signal
 
 __all__ = [
     "ALL_OF_EXTRA_ARG",
@@ -428,6 +428,7 @@ class VllmEngine(Engine):
 
     name = "vllm"
     concurrent = True
+    reports_start = True  # marked when the request is handed to vLLM
 
     def __init__(self, settings: VllmSettings | str | None = None, *, cache: Any = None, llm: Any = None) -> None:
         from ananke.runtime._cache import ConstraintCache
@@ -567,6 +568,9 @@ class VllmEngine(Engine):
         finish: str | None = None
         stop_reason: Any = None
         metrics: Any = None
+        signal = start_signal()
+        if signal is not None:  # submitted: vLLM may already be computing it (batching)
+            signal.mark()
         try:
             async for out in self._llm.generate(render_prompt(self._llm, prompt_ids), sampling, request_id):
                 completion = out.outputs[0]
