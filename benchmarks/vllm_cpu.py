@@ -9,16 +9,27 @@ backend plus Ananke's all_of logits processor) and a plain ``AsyncLLM`` with the
 backend. Four configurations take turns within every round (the order rotates each round) on
 the same prompts and JSON schemas, at concurrency 1 and 16:
 
-* ``unconstrained`` — the guidance engine, no constraint;
+* ``unconstrained`` — the guidance engine, no constraint (runs to ``max_tokens``);
+* ``unconstrained-matched`` — no constraint, each request made exactly as long as Ananke's output
+  for the same request and seed (``ignore_eos``, ``max_tokens`` = its tokens, the EOS step included);
 * ``ananke`` — ``GenerationService.stream`` (compile cached, validation cached, vLLM, replay,
   independent verification): what ``ananke serve`` runs per request;
+* ``vllm-guidance-grammar`` — the same engine given the grammar Ananke compiled for the schema,
+  raw (``StructuredOutputsParams(grammar=…)``) and with the same sampling parameters: the same
+  outputs as ``ananke``, without Ananke's layer;
 * ``vllm-guidance`` — the same engine given the raw schema (``StructuredOutputsParams(json=…)``),
   no Ananke in the path;
 * ``vllm-xgrammar`` — the xgrammar engine given the raw schema.
 
+Every configuration is driven the same way: ``AsyncLLM.generate`` in this process with
+``RequestOutputKind.DELTA`` outputs, streamed (``ananke`` through ``GenerationService.stream``).
 Per request: time to first token, decode tokens/s ((tokens − 1) / (last − first token)), and
-whether the output satisfies the schema (jsonschema). Aggregate tokens/s = all tokens / wall time
-of the batch. Then ``ananke serve`` itself at 16-way over HTTP (``/generate_api``): the vLLM
+whether the output satisfies the schema (jsonschema). Aggregate tokens/s = all tokens (the EOS
+step included, in every configuration) / wall time of the batch. Per configuration: CPU seconds per generated token of this (the API) process, and of
+the vLLM engine processes. The per-request decode rate of a batch rises as its requests finish and
+the batch drains, so rates are compared between configurations whose outputs have the same
+lengths (``ananke`` against ``vllm-guidance-grammar`` and ``unconstrained-matched``).
+Then ``ananke serve`` itself at 16-way over HTTP (``/generate_api``): the vLLM
 engine (``.venv-vllm``) against the transformers engine (``.venv``, the default install), each a
 server process of its own, taking turns.
 """
@@ -104,11 +115,33 @@ PROMPTS = {
     "event": "Describe a meeting as JSON.",
     "point": "Give a labelled point as JSON.",
 }
-CONFIGS = ("unconstrained", "ananke", "vllm-guidance", "vllm-xgrammar")
+CONFIGS = (
+    "unconstrained",
+    "unconstrained-matched",
+    "ananke",
+    "vllm-guidance-grammar",
+    "vllm-guidance",
+    "vllm-xgrammar",
+)
 
 
-def _requests(n: int, seed0: int) -> list[tuple[str, dict[str, Any], int]]:
-    return [(SCHEMAS[i % len(SCHEMAS)][0], SCHEMAS[i % len(SCHEMAS)][1], seed0 + i) for i in range(n)]
+def _requests(n: int, seed0: int, first: int = 0) -> list[tuple[str, dict[str, Any], int]]:
+    """``n`` requests: the schemas in turn from schema ``first``, seeds ``seed0``, ``seed0 + 1``, …"""
+    return [
+        (SCHEMAS[(first + i) % len(SCHEMAS)][0], SCHEMAS[(first + i) % len(SCHEMAS)][1], seed0 + i) for i in range(n)
+    ]
+
+
+def _cpu_s(procs: list[Any]) -> tuple[float, float]:
+    """CPU seconds so far of this process (every thread) and of ``procs`` (vLLM's engine processes)."""
+    engine = 0.0
+    for proc in procs:
+        try:
+            times = proc.cpu_times()
+        except Exception:  # a process that has exited counts no further
+            continue
+        engine += times.user + times.system
+    return time.process_time(), engine
 
 
 def _satisfies(text: str, schema: dict[str, Any]) -> bool:
@@ -166,31 +199,53 @@ class Bench:
         )
         self.start_s["xgrammar engine"] = time.perf_counter() - started
         self._n = 0
+        #: (concurrency, seed) → tokens of Ananke's output plus its EOS step (``unconstrained-matched``)
+        self.lengths: dict[tuple[int, int], int] = {}
+        import psutil  # a vLLM dependency
 
-    def _params(self, schema: dict[str, Any] | None, seed: int) -> Any:
+        self.engine_procs = psutil.Process().children(recursive=True)
+
+    def _params(self, schema: dict[str, Any] | None, seed: int, *, grammar: str | None = None, length: int = 0) -> Any:
         from vllm import SamplingParams
         from vllm.sampling_params import RequestOutputKind, StructuredOutputsParams
 
+        structured = None
+        if grammar is not None:
+            structured = StructuredOutputsParams(grammar=grammar)
+        elif schema:
+            structured = StructuredOutputsParams(json=schema)
         return SamplingParams(
-            max_tokens=self.max_tokens,
+            max_tokens=length or self.max_tokens,
+            ignore_eos=bool(length),
             temperature=0.7,
             top_p=0.95,
+            top_k=0,
             seed=seed,
-            structured_outputs=StructuredOutputsParams(json=schema) if schema else None,
+            structured_outputs=structured,
             output_kind=RequestOutputKind.DELTA,
             skip_special_tokens=True,
         )
 
-    async def _raw(self, llm: Any, name: str, schema: dict[str, Any] | None, seed: int) -> dict[str, Any]:
+    async def _raw(
+        self,
+        llm: Any,
+        name: str,
+        schema: dict[str, Any] | None,
+        seed: int,
+        *,
+        grammar: str | None = None,
+        length: int = 0,
+    ) -> dict[str, Any]:
         from ananke.runtime.engines._vllm import prompt_token_ids, render_prompt
 
         tok = self.engine._tokenizer
         ids = prompt_token_ids(tok, PROMPTS[name])
         self._n += 1
+        params = self._params(schema, seed, grammar=grammar, length=length)
         submitted = time.perf_counter()
         first = last = None
         tokens, text, finish = 0, [], None
-        async for out in llm.generate(render_prompt(llm, ids), self._params(schema, seed), f"b{self._n}"):
+        async for out in llm.generate(render_prompt(llm, ids), params, f"b{self._n}"):
             now = time.perf_counter()
             got = len(out.outputs[0].token_ids)
             if got:
@@ -199,13 +254,13 @@ class Bench:
             tokens += got
             text.append(out.outputs[0].text)
             finish = out.outputs[0].finish_reason
-        cut = finish == "length"
+        cut = finish == "length" and not length
         return {
             "ttft": first - submitted,
             "tokens": tokens,
             "decode_s": last - first,
             "cut": cut,
-            "ok": _satisfies("".join(text), schema) if schema and not cut else None,
+            "ok": _satisfies("".join(text), schema) if schema and not cut and not length else None,
         }
 
     async def _ananke(self, name: str, schema: dict[str, Any], seed: int) -> dict[str, Any]:
@@ -222,23 +277,39 @@ class Bench:
         cut = final.finish_reason == "length"
         return {
             **row,
+            # the EOS step counts as a generated token, as the raw configurations count it
+            "tokens": row["tokens"] + (final.finish_reason == "stop"),
+            "decode_tokens": row["tokens"],
             "cut": cut,
             "ok": None if cut else final.constraint_satisfied and _satisfies(final.generated_text, schema),
         }
 
-    def one(self, config: str, name: str, schema: dict[str, Any], seed: int) -> Any:
+    def one(self, config: str, name: str, schema: dict[str, Any], seed: int, concurrency: int) -> Any:
+        llm = self.engine._llm
         if config == "unconstrained":
-            return self._raw(self.engine._llm, name, None, seed)
+            return self._raw(llm, name, None, seed)
+        if config == "unconstrained-matched":
+            return self._raw(llm, name, None, seed, length=self.lengths[(concurrency, seed)])
         if config == "ananke":
             return self._ananke(name, schema, seed)
+        if config == "vllm-guidance-grammar":
+            compiled, _ = self.service.compile({"kind": "json_schema", "schema": schema})
+            return self._raw(llm, name, schema, seed, grammar=compiled.grammars[0])
         if config == "vllm-guidance":
-            return self._raw(self.engine._llm, name, schema, seed)
+            return self._raw(llm, name, schema, seed)
         return self._raw(self.xgr, name, schema, seed)
 
-    async def batch(self, config: str, concurrency: int, seed0: int) -> dict[str, Any]:
+    async def batch(self, config: str, concurrency: int, seed0: int, first: int = 0) -> dict[str, Any]:
+        requests = _requests(concurrency, seed0, first)
+        api0, engine0 = _cpu_s(self.engine_procs)
         started = time.perf_counter()
-        rows = await asyncio.gather(*(self.one(config, n, s, seed) for n, s, seed in _requests(concurrency, seed0)))
-        return {"wall_s": time.perf_counter() - started, "rows": rows}
+        rows = await asyncio.gather(*(self.one(config, n, s, seed, concurrency) for n, s, seed in requests))
+        wall = time.perf_counter() - started
+        api1, engine1 = _cpu_s(self.engine_procs)
+        if config == "ananke":
+            for (_, _, seed), row in zip(requests, rows, strict=True):
+                self.lengths[(concurrency, seed)] = row["tokens"]
+        return {"wall_s": wall, "rows": rows, "api_cpu_s": api1 - api0, "engine_cpu_s": engine1 - engine0}
 
 
 #: the all_of workload: two grammars the compiler cannot merge (words, and words of the letters a-m)
@@ -290,11 +361,19 @@ def _share(flags: list[bool]) -> float:
 
 def _summary(batches: list[dict[str, Any]]) -> dict[str, float]:
     rows = [r for b in batches for r in b["rows"]]
-    decode = [(r["tokens"] - 1) / r["decode_s"] for r in rows if r["tokens"] > 1 and r["decode_s"] > 0]
+    decode = [
+        (r.get("decode_tokens", r["tokens"]) - 1) / r["decode_s"]
+        for r in rows
+        if r.get("decode_tokens", r["tokens"]) > 1 and r["decode_s"] > 0
+    ]
     oks = [r["ok"] for r in rows if r["ok"] is not None]
+    tokens = sum(r["tokens"] for r in rows)
     return {
         "requests": len(rows),
-        "tokens": sum(r["tokens"] for r in rows),
+        "tokens": tokens,
+        "tokens_per_request": tokens / len(rows),
+        "api_cpu_ms_per_token": 1e3 * sum(b.get("api_cpu_s", 0.0) for b in batches) / tokens,
+        "engine_cpu_ms_per_token": 1e3 * sum(b.get("engine_cpu_s", 0.0) for b in batches) / tokens,
         "cut": sum(r["cut"] for r in rows),
         "aggregate_tps": sum(r["tokens"] for r in rows) / sum(b["wall_s"] for b in batches),
         "decode_tps": statistics.median(decode),
@@ -305,17 +384,24 @@ def _summary(batches: list[dict[str, Any]]) -> dict[str, float]:
 
 async def run_engines(bench: Bench, rounds: int) -> dict[str, dict[int, dict[str, float]]]:
     results: dict[str, dict[int, list[dict[str, Any]]]] = {c: {1: [], 16: []} for c in CONFIGS}
-    for concurrency in (1, 16):
-        await bench.batch("ananke", concurrency, 999)  # warm-up: every schema compiled and cached
-        await bench.batch("vllm-guidance", concurrency, 999)
-        await bench.batch("vllm-xgrammar", concurrency, 999)
+    for concurrency in (1, 16):  # warm-up: every schema compiled and cached
+        for config in ("ananke", "vllm-guidance-grammar", "vllm-guidance", "vllm-xgrammar"):
+            await bench.batch(config, concurrency, 999)
+
+    def plan(r: int, concurrency: int) -> list[tuple[int, int]]:
+        """(seed0, first schema) of the batches of round ``r``: concurrency 1 runs the four schemas in turn."""
+        return [(100 * r + k, k) for k in range(4)] if concurrency == 1 else [(100 * r, 0)]
+
+    for r in range(rounds):  # Ananke's output lengths per request, for unconstrained-matched
+        for concurrency in (1, 16):
+            for seed0, first in plan(r, concurrency):
+                await bench.batch("ananke", concurrency, seed0, first)
     for r in range(rounds):
         order = CONFIGS[r % len(CONFIGS) :] + CONFIGS[: r % len(CONFIGS)]
         for concurrency in (1, 16):
             for config in order:
-                repeats = 4 if concurrency == 1 else 1  # concurrency 1: the four schemas one after another
-                for k in range(repeats):
-                    results[config][concurrency].append(await bench.batch(config, concurrency, 100 * r + k))
+                for seed0, first in plan(r, concurrency):
+                    results[config][concurrency].append(await bench.batch(config, concurrency, seed0, first))
         print(f"round {r + 1}/{rounds} done", file=sys.stderr)
     return {c: {n: _summary(b) for n, b in per.items()} for c, per in results.items()}
 
@@ -411,6 +497,12 @@ async def run_serve(rounds: int, max_tokens: int, main_python: Path) -> dict[str
     return summary
 
 
+def _load() -> str:
+    """The load averages (1, 5, 15 min) as ``uptime`` prints them."""
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f}, {five:.2f}, {fifteen:.2f}"
+
+
 def _machine() -> str:
     try:
         lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout
@@ -418,6 +510,18 @@ def _machine() -> str:
     except (OSError, StopIteration, subprocess.SubprocessError):
         model = platform.processor() or "unknown CPU"
     return f"{model}, {os.cpu_count()} cores"
+
+
+#: the ratios each concurrency's table shows: Ananke's layer (same grammar, same outputs), the
+#: constraint's cost at equal lengths, and the raw-schema backends as users would call them
+RATIOS = (
+    ("ananke", "vllm-guidance-grammar"),
+    ("ananke", "unconstrained-matched"),
+    ("vllm-guidance-grammar", "unconstrained-matched"),
+    ("ananke", "vllm-guidance"),
+    ("vllm-guidance", "unconstrained"),
+    ("vllm-xgrammar", "unconstrained"),
+)
 
 
 def render(report: dict[str, Any]) -> str:
@@ -434,26 +538,38 @@ def render(report: dict[str, Any]) -> str:
         "",
         f"Command: `{report['command']}`",
         "",
+        f"Load (uptime) at start: {report['load_start']}; at end: {report['load_end']} — the machine is shared.",
+        "",
         "Engine start (s): " + ", ".join(f"{k} {v:.1f}" for k, v in report["start_s"].items()),
         "",
     ]
     for concurrency in ("1", "16"):
-        base = eng["unconstrained"][concurrency]
         lines += [
             f"## Concurrency {concurrency}",
             "",
-            "| config | requests | aggregate tok/s | decode tok/s (median per request) | ratio to unconstrained "
-            "| ratio to vllm-guidance | TTFT p50 ms | cut off at max_tokens | satisfied (of the rest) |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+            "| config | requests | tokens per request | aggregate tok/s | decode tok/s (median per request) "
+            "| TTFT p50 ms | API process CPU ms/token | engine processes CPU ms/token | cut off at max_tokens "
+            "| satisfied (of the rest) |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for config in CONFIGS:
             row = eng[config][concurrency]
             ok = "—" if row["satisfied"] != row["satisfied"] else f"{row['satisfied']:.0%}"
             lines.append(
-                f"| {config} | {row['requests']} | {row['aggregate_tps']:.1f} | {row['decode_tps']:.1f} | "
-                f"{row['decode_tps'] / base['decode_tps']:.3f} | "
-                f"{row['decode_tps'] / eng['vllm-guidance'][concurrency]['decode_tps']:.3f} | "
-                f"{row['ttft_ms']:.1f} | {row['cut']} | {ok} |"
+                f"| {config} | {row['requests']} | {row['tokens_per_request']:.1f} | {row['aggregate_tps']:.1f} | "
+                f"{row['decode_tps']:.1f} | {row['ttft_ms']:.1f} | {row['api_cpu_ms_per_token']:.2f} | "
+                f"{row['engine_cpu_ms_per_token']:.2f} | {row['cut']} | {ok} |"
+            )
+        lines += [
+            "",
+            "| ratio | tokens per request | decode tok/s ratio | aggregate tok/s ratio |",
+            "|---|---|---:|---:|",
+        ]
+        for a, b in RATIOS:
+            ra, rb = eng[a][concurrency], eng[b][concurrency]
+            lines.append(
+                f"| {a} / {b} | {ra['tokens_per_request']:.1f} / {rb['tokens_per_request']:.1f} | "
+                f"{ra['decode_tps'] / rb['decode_tps']:.3f} | {ra['aggregate_tps'] / rb['aggregate_tps']:.3f} |"
             )
         lines.append("")
     lines += [
@@ -502,9 +618,9 @@ def plot(report: dict[str, Any], out: Path) -> None:
     fig, axes = plt.subplots(1, 3, figsize=(14, 4))
     for ax, concurrency in zip(axes[:2], ("1", "16"), strict=False):
         values = [report["engines"][c][concurrency]["decode_tps"] for c in CONFIGS]
-        ax.bar(CONFIGS, values, color=["#999", "#2a7", "#47c", "#c74"])
+        ax.bar(CONFIGS, values, color=["#999", "#bbb", "#2a7", "#8c8", "#47c", "#c74"])
         ax.set_title(f"decode tok/s per request, concurrency {concurrency}")
-        ax.tick_params(axis="x", rotation=20)
+        ax.tick_params(axis="x", rotation=30, labelsize=7)
     serve = report["serve"]
     axes[2].bar(list(serve), [serve[e]["aggregate_tps"] for e in serve], color=["#2a7", "#999"])
     axes[2].set_title("ananke serve, 16-way: aggregate tok/s")
@@ -528,6 +644,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         help="python of the default install (.venv), whose `ananke serve` runs the transformers engine",
     )
     args = parser.parse_args(argv)
+    load_start = _load()
 
     async def run() -> dict[str, Any]:
         bench = Bench(args.max_tokens, eager=not args.compile)
@@ -551,6 +668,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         eager=not args.compile,
         max_tokens=args.max_tokens,
         rounds=args.rounds,
+        load_start=load_start,
+        load_end=_load(),
         command="python benchmarks/vllm_cpu.py " + " ".join(argv if argv is not None else sys.argv[1:]),
     )
     text = render(report)

@@ -316,3 +316,35 @@ def test_streaming_pieces_add_up_to_the_verified_text(served: Any) -> None:
     pieces, final = served.loop.run(run())
     assert len(pieces) > 3 and "".join(pieces) == final.generated_text
     assert final.constraint_satisfied and json.loads(final.generated_text)["age"] >= 0
+
+
+def test_the_replay_runs_once_per_request_after_generation_off_the_loop(served: Any, monkeypatch: Any) -> None:
+    """Streaming or not, the generated tokens go through llguidance once, at the end, on a worker
+    thread: the event loop that carries every other stream never walks a whole output."""
+    import threading
+
+    from ananke.runtime.engines import _vllm
+
+    calls: list[tuple[int, int]] = []
+    original = _vllm.replay_tokens
+
+    def recording(matchers: Any, token_ids: list[int], *, ended: bool) -> Any:
+        calls.append((threading.get_ident(), len(token_ids)))
+        return original(matchers, token_ids, ended=ended)
+
+    monkeypatch.setattr(_vllm, "replay_tokens", recording)
+    request = {
+        "prompt": "A person as JSON.",
+        "max_tokens": 48,
+        "temperature": 0.0,
+        "constraint": {"kind": "json_schema", "schema": PERSON},
+    }
+
+    async def run() -> tuple[int, Any, Any]:
+        streamed = [item async for item in served.service.stream(request)]
+        return threading.get_ident(), await served.service.generate(request), streamed[-1]
+
+    loop_thread, generated, streamed = served.loop.run(run())
+    assert [n for _, n in calls] == [streamed.tokens_generated, generated.tokens_generated]
+    assert all(thread != loop_thread for thread, _ in calls)
+    assert generated.constraint_satisfied and streamed.constraint_satisfied

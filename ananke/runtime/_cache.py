@@ -244,6 +244,19 @@ class ConstraintCache:
                 self.matchers.put(key, MatcherSet(templates, compiled.compile_ms))
         return compiled
 
+    def lookup(self, source: Any, *, lenient: bool = False, tokenizer: Any = None, kind: str | None = None) -> Any:
+        """The cached compiled constraint of a raw request input, or None; never compiles.
+
+        The raw-request fast path of :meth:`get_compiled` alone (a hit is counted as one).
+        """
+        rk = raw_key(source)
+        if rk is None:
+            return None
+        key = self.requests.peek((lenient, id(tokenizer) if tokenizer is not None else 0, kind, rk))
+        if key is None or key not in self.compiled:
+            return None
+        return self.compiled.get(key)
+
     def get_compiled(
         self, source: Any, *, lenient: bool = False, tokenizer: Any = None, kind: str | None = None
     ) -> tuple[Any, bool]:

@@ -250,13 +250,16 @@ class GenerationService:
         return count
 
     async def compile_off_loop(self, source: Any, *, lenient: bool = False) -> tuple[Any, bool]:
-        """:meth:`compile` on a worker thread, within ``limits.compile_timeout_s``.
+        """:meth:`compile` on a worker thread, within ``limits.compile_timeout_s`` (a cached input: on the loop).
 
         The event loop keeps serving other requests (and streams) while a constraint compiles;
         a compile that runs out of time raises :class:`ananke.ConstraintLimitError`.
         """
         from ananke.errors import ConstraintLimitError
 
+        hit = self.cache.lookup(source, lenient=lenient, tokenizer=self.engine.llg_tokenizer())
+        if hit is not None:  # a raw-request hit is two dict lookups: no thread hop
+            return hit, True
         limit = self.limits.compile_timeout_s
         try:
             return await asyncio.wait_for(asyncio.to_thread(self.compile, source, lenient=lenient), limit)

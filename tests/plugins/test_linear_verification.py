@@ -63,3 +63,15 @@ def test_re2_is_used_only_where_it_reads_like_python():
     assert re2_compile("(a+)+b") is not None
     assert re2_compile(r"\d+") is None and re2_compile("a{,3}") is None and re2_compile(r"\u00e9") is None
     assert bounded_search("b", "aaab") is True and bounded_search("^b", "ab") is False
+
+
+def test_each_draft_keeps_its_own_semantics_when_verifiers_are_reused():
+    """The bounded-regex validator class and format checker are built once per draft: verifying
+    under one draft never leaks into another, however the calls interleave."""
+    draft4 = {"$schema": "http://json-schema.org/draft-04/schema#", "maximum": 5, "exclusiveMaximum": True}
+    draft2020 = {"exclusiveMaximum": 5, "format": "email", "pattern": "^[0-9]+$"}
+    for _ in range(2):
+        assert verify_instance(draft4, 5) and not verify_instance(draft4, 4)
+        assert verify_instance(draft2020, 5) and not verify_instance(draft2020, 4)
+        assert verify_instance({"type": "string", "format": "email", "pattern": "^a"}, "abc")  # no @: format fails
+        assert not verify_instance({"type": "string", "format": "email", "pattern": "^a"}, "a@b.co")

@@ -149,6 +149,25 @@ def test_constraint_cache_hits_on_repeat_and_on_reordered_keys() -> None:
     assert not hit4 and lenient.fingerprint != first.fingerprint
 
 
+def test_lookup_returns_only_what_is_cached_and_never_compiles() -> None:
+    calls = 0
+
+    def counting_compile(source, **kw):
+        nonlocal calls
+        calls += 1
+        return ananke.compile(source, **kw)
+
+    cache = ConstraintCache(maxsize=8, compile_fn=counting_compile)
+    assert cache.lookup(SCHEMA_REGEX) is None and calls == 0
+    compiled, _ = cache.get_compiled(SCHEMA_REGEX)
+    hits = cache.stats()["compiled"]["hits"]
+    assert cache.lookup(dict(SCHEMA_REGEX)) is compiled and calls == 1
+    assert cache.stats()["compiled"]["hits"] == hits + 1
+    assert cache.lookup(SCHEMA_REGEX, lenient=True) is None  # another key: leniency is part of it
+    assert cache.lookup(SCHEMA_REGEX, kind="regex") is None
+    assert calls == 1
+
+
 def test_constraint_cache_single_flight_compiles_once() -> None:
     calls = 0
     lock = threading.Lock()

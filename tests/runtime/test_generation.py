@@ -292,6 +292,32 @@ def _big_schema(n: int) -> dict:
     }
 
 
+def test_a_cached_constraint_is_served_without_a_thread_hop(engine) -> None:
+    """The first compile runs on a worker thread; a repeat is a cache hit answered on the loop."""
+    import threading
+
+    from ananke.runtime import GenerationService
+
+    service = GenerationService(engine)
+    threads: list[int] = []
+    compile_on_thread = service.compile
+
+    def recording(source, **kw):
+        threads.append(threading.get_ident())
+        return compile_on_thread(source, **kw)
+
+    service.compile = recording  # type: ignore[method-assign]
+    source = {"kind": "json_schema", "schema": _big_schema(3)}
+
+    async def twice():
+        first = await service.compile_off_loop(source)
+        return threading.get_ident(), first, await service.compile_off_loop(dict(source))
+
+    loop_thread, (first, hit1), (second, hit2) = asyncio.run(twice())
+    assert len(threads) == 1 and threads[0] != loop_thread  # compiled once, off the loop
+    assert (hit1, hit2) == (False, True) and second is first
+
+
 def test_compile_runs_off_the_event_loop_within_the_time_limit(engine) -> None:
     """A cold compile does not stall the loop (a ticker keeps ticking), and one over the limit fails
     with a located ConstraintLimitError instead of holding the request."""

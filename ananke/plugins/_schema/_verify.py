@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import cache
 from typing import Any
 
 from ananke.core._linear_re import bounded_search
@@ -117,6 +118,7 @@ def _additional_properties(validator, ap, instance, schema):
         yield ValidationError(f"Additional properties are not allowed ({listed} unexpected)")
 
 
+@cache  # one class per draft: building it (attrs, compile) cost more than validating an output
 def _linear(cls):
     """``cls`` with the regex keywords matched in bounded time."""
     from jsonschema.validators import extend
@@ -127,6 +129,7 @@ def _linear(cls):
     )
 
 
+@cache  # one checker per draft, read-only once built
 def _format_checker(cls):
     import jsonschema
 

@@ -591,9 +591,9 @@ class VllmEngine(Engine):
         timings = {"generate_ms": ended_ms, **_engine_timings(metrics)}
         if first_at is not None:
             timings["first_token_ms"] = (first_at - started) * 1000.0
-        yield self._finish(
-            compiled, matchers, "".join(text_parts), token_ids, finish, stop_reason, len(prompt_ids), timings
-        )
+        args = (compiled, matchers, "".join(text_parts), token_ids, finish, stop_reason, len(prompt_ids), timings)
+        # the replay walks every generated token through llguidance: off the loop that serves the other streams
+        yield await asyncio.to_thread(self._finish, *args) if matchers is not None else self._finish(*args)
 
     def _finish(
         self,
