@@ -120,11 +120,12 @@ async def _disconnected(request: Request) -> None:
             return
 
 
-def _stopped_by_shutdown(state: ServerState, signal: StartSignal) -> ApiError:
+def _stopped_by_shutdown(state: ServerState, signal: StartSignal | None) -> ApiError:
     """503 for a request the shutdown grace ran out on: ``shutting_down`` when the engine never
-    started it (safe to retry), ``interrupted`` when it was generating (a retry may run it twice)."""
+    started it (safe to retry), ``interrupted`` when it was generating (a retry may run it twice).
+    ``signal`` is None while the request has not reached the engine (it was still compiling)."""
     engine = getattr(state.service, "engine", None)
-    if signal.started or not getattr(engine, "reports_start", False):
+    if signal is not None and (signal.started or not getattr(engine, "reports_start", False)):
         state.metrics.rejected.labels("interrupted").inc()
         return ApiError(
             503,
@@ -141,7 +142,7 @@ def _stopped_by_shutdown(state: ServerState, signal: StartSignal) -> ApiError:
     )
 
 
-async def _unless_abandoned(request: Request | None, state: ServerState, work: Any, signal: StartSignal) -> Any:
+async def _unless_abandoned(request: Request | None, state: ServerState, work: Any, signal: StartSignal | None) -> Any:
     """Await ``work`` (an awaitable); cancel it — which stops the engine at its next token, or drops
     it from the engine's queue — when the client disconnects (499) or when the shutdown grace runs
     out first (503, :func:`_stopped_by_shutdown`)."""
@@ -175,7 +176,11 @@ async def generate(
     state.acquire()
     try:
         source = req.constraint_source()
-        compiled_info = await state.precompile(service, source, req.lenient) if source is not None else None
+        compiled_info = None
+        if source is not None:  # not yet in the engine: a shutdown here answers shutting_down
+            compiled_info = await _unless_abandoned(
+                request, state, state.precompile(service, source, req.lenient), None
+            )
         limit = float(state.config["limits.request_timeout_s"])
         with watch_start() as signal:  # the task made inside copies it, and hands it to the engine
             work = asyncio.wait_for(service.generate(req), timeout=limit)
@@ -199,7 +204,9 @@ async def open_stream(
     agen = None
     try:
         source = req.constraint_source()
-        compiled_info = await state.precompile(service, source, req.lenient) if source is not None else None
+        compiled_info = None
+        if source is not None:
+            compiled_info = await _unless_abandoned(None, state, state.precompile(service, source, req.lenient), None)
         with watch_start() as signal:
             agen = service.stream(req)
             first = await _unless_abandoned(None, state, agen.__anext__(), signal)

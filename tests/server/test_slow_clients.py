@@ -112,6 +112,39 @@ def test_shutdown_answers_queued_work_with_503(service):
     assert all(("retry-after" in r.headers) == (r.json()["metadata"]["error_type"] == "shutting_down") for r in results)
 
 
+def test_shutdown_answers_a_request_still_compiling_with_503(service):
+    """A request whose constraint is still compiling when the grace runs out never reached the
+    engine: it gets the JSON 503 ``shutting_down`` (safe to retry), not a cancelled bare 500."""
+    server = _server(service, **{"limits.shutdown_grace_s": 1, "limits.compile_timeout_s": 60})
+    state = server.app.state.ananke
+    busy = [state.compile_pool.submit(time.sleep, 12) for _ in range(2)]  # the pool's two threads
+    results: list[httpx.Response | Exception] = []
+    body = {
+        "prompt": "Digits.",
+        "max_tokens": 4,
+        "constraint": {"kind": "regex", "pattern": "[0-9]{3}-still-compiling"},
+    }
+
+    def request() -> None:
+        try:
+            with httpx.Client(base_url=server.url, headers=AUTH, timeout=60) as client:
+                results.append(client.post("/generate_api", json=body))
+        except Exception as exc:  # recorded and asserted on
+            results.append(exc)
+
+    worker = threading.Thread(target=request)
+    worker.start()
+    time.sleep(1.0)
+    server.stop()
+    worker.join()
+    assert len(results) == 1 and isinstance(results[0], httpx.Response), results
+    r = results[0]
+    assert r.status_code == 503, r.text[:300]
+    assert r.json()["metadata"]["error_type"] == "shutting_down" and "retry-after" in r.headers
+    for job in busy:
+        job.cancel()
+
+
 def test_compile_budget_does_not_count_waiting_behind_other_compiles(service):
     """Two compiles hold the pool for longer than the limit; a trivial validation queued behind
     them still succeeds, because the limit budgets each compile from its own start."""
