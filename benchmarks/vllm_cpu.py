@@ -629,6 +629,16 @@ def plot(report: dict[str, Any], out: Path) -> None:
     fig.savefig(out, dpi=110)
 
 
+HAND_WRITTEN = "## Reading the figures"
+
+
+def _hand_written_tail(out: Path) -> str:
+    """The hand-written reading of an earlier run, kept below the regenerated tables."""
+    old = out.read_text(encoding="utf-8") if out.exists() else ""
+    at = old.find(HAND_WRITTEN)
+    return "\n" + old[at:] if at >= 0 else ""
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
@@ -675,7 +685,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     text = render(report)
     print(text)
     if args.out:
-        args.out.write_text(text + "\n", encoding="utf-8")
+        args.out.write_text(text + "\n" + _hand_written_tail(args.out), encoding="utf-8")
     if args.json:
         args.json.write_text(json.dumps(report, indent=2), encoding="utf-8")
     if args.plot:
