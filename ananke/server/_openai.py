@@ -90,7 +90,12 @@ _STRUCTURED = {"json": _json_schema, "regex": _regex, "choice": _choice, "gramma
 
 
 def _structured(so: dict[str, Any]) -> dict[str, Any] | None:
-    given = {k: v for k, v in so.items() if v is not None and v is not False and k in (*_STRUCTURED, "json_object")}
+    # false is "not given" for the other fields, but for ``json`` it is a schema (the one nothing satisfies)
+    given = {
+        k: v
+        for k, v in so.items()
+        if v is not None and (v is not False or k == "json") and k in (*_STRUCTURED, "json_object")
+    }
     unknown = [k for k, v in so.items() if v is not None and k not in (*_STRUCTURED, "json_object")]
     if unknown:
         raise ApiError(

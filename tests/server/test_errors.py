@@ -43,6 +43,14 @@ CASES = [
         ["line 2, column"],
     ),
     ("bad regex", "/v1/completions", {"prompt": "x", "structured_outputs": {"regex": "(a"}}, 400, ["regex"]),
+    # the JSON Schema `false` is a schema, never "no constraint"
+    (
+        "json schema false",
+        "/v1/completions",
+        {"prompt": "x", "structured_outputs": {"json": False}},
+        400,
+        ["no finite"],
+    ),
     (
         "two constraints",
         "/v1/chat/completions",
