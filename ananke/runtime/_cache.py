@@ -249,13 +249,17 @@ class ConstraintCache:
 
         The raw-request fast path of :meth:`get_compiled` alone (a hit is counted as one).
         """
+        alias = self._alias(source, lenient, tokenizer, kind)
+        return None if alias is None else self._cached(alias)
+
+    @staticmethod
+    def _alias(source: Any, lenient: bool, tokenizer: Any, kind: str | None) -> tuple | None:
         rk = raw_key(source)
-        if rk is None:
-            return None
-        key = self.requests.peek((lenient, id(tokenizer) if tokenizer is not None else 0, kind, rk))
-        if key is None or key not in self.compiled:
-            return None
-        return self.compiled.get(key)
+        return None if rk is None else (lenient, id(tokenizer) if tokenizer is not None else 0, kind, rk)
+
+    def _cached(self, alias: tuple) -> Any:
+        key = self.requests.peek(alias)
+        return None if key is None or key not in self.compiled else self.compiled.get(key)
 
     def get_compiled(
         self, source: Any, *, lenient: bool = False, tokenizer: Any = None, kind: str | None = None
@@ -265,15 +269,12 @@ class ConstraintCache:
         Fast path: a raw-request hit costs one key hash and two dict lookups.
         """
         tok_id = id(tokenizer) if tokenizer is not None else 0
-        rk = raw_key(source)
-        if rk is None:
+        alias = self._alias(source, lenient, tokenizer, kind)
+        if alias is None:
             return self._by_fingerprint(self._compile(source, lenient=lenient, tokenizer=tokenizer, kind=kind), tok_id)
-        alias = (lenient, tok_id, kind, rk)
-        key = self.requests.peek(alias)
-        if key is not None:
-            compiled = self.compiled.get(key)
-            if compiled is not None:
-                return compiled, True
+        compiled = self._cached(alias)
+        if compiled is not None:
+            return compiled, True
         state: dict[str, Any] = {}
 
         def compile_once() -> str:
