@@ -8,7 +8,6 @@ prefixed so that several grammars compose without collisions.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 from functools import lru_cache
@@ -275,56 +274,86 @@ def _language_rules(language: str | None) -> tuple[dict[str, str], str]:
 
 
 _TERMINAL_LINE = re.compile(r"^([A-Z][A-Z0-9_]*)\s*:\s*(.+?)\s*$", re.MULTILINE)
+_ONE_STRING = re.compile(r'^"(?:[^"\\]|\\.)*"$')  # one Lark string, no alternatives
+# what a built-in terminal may carry around a keyword or punctuation besides it: comments (these
+# atoms) and whitespace (what is left must be regex syntax and whitespace escapes only)
+_COMMENT_ATOMS = ("//[^\\n]*", "#[^\\n]*", "/\\*(?:[^*]|\\*+[^*/])*\\*+/", "\\\\\\r?\\n")
+_TRIVIA_CHARS = re.compile(r"(?:[()?:*+|\[\] \t]|\\[trnf])*")
+
+
+def _string_literal(body: str) -> str | None:
+    """The text of a terminal body that is one Lark string (``"..."``), else None."""
+    return json.loads(body) if _ONE_STRING.match(body) else None
 
 
 @lru_cache(maxsize=16)
-def _literal_terminals(language: str) -> tuple[tuple[str, re.Pattern[str]], ...]:
-    """The terminals of built-in grammar ``language`` that are one regex or string, compiled."""
+def _literal_terminals(language: str) -> tuple[tuple[str, str], ...]:
+    """(name, regex source) of the terminals of built-in grammar ``language`` that are one regex or string."""
     from ananke import grammars
 
     found = []
     for name, body in _TERMINAL_LINE.findall(grammars.grammar_text(language)):
-        if len(body) >= 2 and body[0] == body[-1] == "/":
-            source = body[1:-1].replace("\\/", "/")
-        elif len(body) >= 2 and body[0] == body[-1] == '"':
-            source = re.escape(json.loads(body))
-        else:
-            continue
-        with contextlib.suppress(re.error):
-            found.append((name, re.compile(source)))
+        literal = _string_literal(body)
+        if literal is not None:
+            found.append((name, re.escape(literal)))
+        elif len(body) >= 2 and body[0] == body[-1] == "/":
+            found.append((name, body[1:-1].replace("\\/", "/")))
     return tuple(found)
 
 
-def _is_exactly(pattern: re.Pattern[str], literal: str) -> bool:
-    """Does ``pattern`` lex ``literal`` and nothing that differs from it but for whitespace or comments?"""
-    if pattern.fullmatch(literal) is None:
+def _is_trivia(fragment: str) -> bool:
+    """Is ``fragment`` a whole regex that matches only whitespace and comments (or nothing)?"""
+    try:
+        re.compile(fragment)
+    except re.error:
         return False
-    near = (literal + "x", "x" + literal, literal[:-1], literal + literal[-1], "x", "0", "", " ", "\n", ";")
-    return not any(pattern.fullmatch(other) for other in near if other != literal)
+    for atom in _COMMENT_ATOMS:
+        fragment = fragment.replace(atom, "")
+    depth = 0
+    for char in fragment:
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char == "|" and depth == 0:
+            return False  # an alternative to the literal, not around it
+    return _TRIVIA_CHARS.fullmatch(fragment) is not None
+
+
+def _is_exactly(source: str, literal: str) -> bool:
+    """Is regex ``source`` the literal with at most whitespace and comments around it? Decided on the
+    regex's text, so a terminal that also takes other words or operators is never taken."""
+    if re.fullmatch(source, literal) is None:
+        return False
+    for spelled in {literal, re.escape(literal)} if re.escape(literal) == literal else {re.escape(literal)}:
+        at = source.find(spelled)
+        while at >= 0:
+            if _is_trivia(source[:at]) and _is_trivia(source[at + len(spelled) :]):
+                return True
+            at = source.find(spelled, at + 1)
+    return False
 
 
 def _trailing_space(body: str) -> str:
     """A string terminal that also takes the whitespace after it, as the built-in grammars' terminals
     do: otherwise where both may come (Braid's ``;`` and TypeScript's ``;``-or-newline terminator)
     the built-in's longer lexeme wins. The language is unchanged: that whitespace is ignored anyway."""
-    if not (len(body) >= 2 and body[0] == body[-1] == '"'):
+    literal = _string_literal(body)
+    if literal is None:
         return body
-    return "/" + re.escape(json.loads(body)).replace("/", "\\/") + "[ \\t\\r\\n]*/"
+    return "/" + re.escape(literal).replace("/", "\\/") + "[ \\t\\r\\n]*/"
 
 
 def _shared_terminals(language: str | None, bodies: dict[str, str]) -> dict[str, str]:
     """``{braid terminal: prefixed built-in terminal}`` for Braid tokens whose body is one string
-    that a keyword/punctuation terminal of ``language`` lexes exactly."""
+    that a keyword/punctuation terminal of ``language`` lexes exactly (up to whitespace and comments)."""
     if language is None:
         return {}
     shared: dict[str, str] = {}
     terminals = _literal_terminals(language)
     for braid_name, body in bodies.items():
-        if not (len(body) >= 2 and body[0] == body[-1] == '"'):
+        literal = _string_literal(body)
+        if not literal:
             continue  # regexes, case-insensitive strings and alternatives keep their own terminal
-        literal = json.loads(body)
-        for name, pattern in terminals:
-            if literal and _is_exactly(pattern, literal):
+        for name, source in terminals:
+            if _is_exactly(source, literal):
                 shared[braid_name] = f"{language.upper()}__{name}"
                 break
     return shared

@@ -123,3 +123,27 @@ def test_every_generated_derivation_is_accepted(grammar, text):
 def test_a_derivation_without_its_last_token_is_rejected(grammar, text):
     cut = text.rstrip()[:-1]  # the final ";" or "}" removed: no derivation ends there
     assert not lark_accepts(grammar, cut)[0], repr(cut)
+
+
+# A built-in terminal is shared only when it lexes exactly the Braid token's string (up to
+# whitespace and comments): Rust's `FN_QUAL` (const|async|unsafe|...), `ASSIGN_OP` (= += ...),
+# Python's `BINOP` (+ and or ...) must never stand for ASYNC, EQUALS or PLUS.
+@pytest.mark.parametrize(
+    ("language", "rhs", "accepted", "rejected"),
+    [
+        ("rust", ["ASYNC", "identifier"], "async x", "unsafe x"),
+        ("rust", ["identifier", "EQUALS", "identifier"], "a = b", "a += b"),
+        ("rust", ["identifier", "PLUS", "identifier"], "a + b", "a * b"),
+        ("rust", ["RETURN", "identifier"], "return x", "yield x"),
+        ("rust", ["identifier", "SEMICOLON"], "x;", "x,"),
+        ("python", ["identifier", "PLUS", "identifier"], "a + b", "a and b"),
+        ("zig", ["identifier", "MINUS", "identifier"], "a - b", "a or b"),
+        ("typescript", ["BOOLEAN", "identifier"], "true x", "null x"),  # alternatives: its own terminal
+        ("go", ["identifier", "ARROW", "identifier"], "a -> b", "a - b"),
+    ],
+)
+def test_a_braid_token_never_stands_for_a_wider_builtin_terminal(language, rhs, accepted, rejected):
+    node = {"kind": "grammar", "start_symbol": "s", "rules": [{"lhs": "s", "rhs": rhs}], "language": language}
+    compiled = ananke.compile(node)
+    assert compiled.verify(accepted).satisfied, accepted
+    assert not compiled.verify(rejected).satisfied, rejected
